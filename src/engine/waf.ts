@@ -1,8 +1,14 @@
-// STUB — being written by the engine owner. Public API is stable; do not edit.
-import type { EngineMode, HttpRequest, Verdict } from './api.js';
+// The WAF: a compiled RuleSet plus the per-request evaluation (phases 1, 2 and request-side 5).
+import type { EngineMode, HttpRequest, RuleMatch, Verdict } from './api.js';
+import { readDirectives, parseDirectivesFromString } from '../seclang/reader.js';
+import { getBodyProcessor } from '../bodyprocessors/index.js';
+import { Marker, type Rule } from './rule.js';
+import { RuleSet } from './ruleset.js';
+import { Transaction, type Interruption, type TxEngineMode } from './transaction.js';
+import type { Directive } from '../seclang/ast.js';
 
 export interface WafLoadOptions {
-  /** Overrides SecRuleEngine from the rules (CLI --mode). */
+  /** Overrides SecRuleEngine from the rules (CLI --mode); ctl:ruleEngine can then not change it. */
   mode?: EngineMode;
   /** Rule ids whose regex may fall back to V8 RegExp when RE2 rejects it. */
   regexFallbackRuleIds?: ReadonlySet<number>;
@@ -10,22 +16,205 @@ export interface WafLoadOptions {
   onWarning?: (message: string) => void;
 }
 
+const MODE_TO_TX: Record<EngineMode, TxEngineMode> = { block: 'On', detect: 'DetectionOnly', off: 'Off' };
+const TX_TO_MODE: Record<TxEngineMode, EngineMode> = { On: 'block', DetectionOnly: 'detect', Off: 'off' };
+const MAX_MATCHED_DATA = 200;
+
 export class Waf {
-  readonly ruleCount: number = 0;
-  readonly mode: EngineMode = 'detect';
+  private constructor(readonly ruleset: RuleSet) {}
+
+  get ruleCount(): number {
+    return this.ruleset.ruleCount;
+  }
+
+  get mode(): EngineMode {
+    return TX_TO_MODE[this.ruleset.engineMode];
+  }
+
+  get warnings(): readonly string[] {
+    return this.ruleset.warnings;
+  }
+
   /** Loads a SecLang entry file (Includes resolved relative to it). Throws SecLangError naming file:line. */
   static fromFile(path: string, options: WafLoadOptions = {}): Waf {
-    void path; void options;
-    throw new Error('not implemented yet');
+    return Waf.build(readDirectives(path), options);
   }
+
   /** Loads SecLang text; `virtualPath` names it in errors and anchors relative Includes. */
   static fromString(text: string, virtualPath: string, options: WafLoadOptions = {}): Waf {
-    void text; void virtualPath; void options;
-    throw new Error('not implemented yet');
+    return Waf.build(parseDirectivesFromString(text, virtualPath), options);
   }
-  /** Runs phases 1, 2 (and request-only phase 5 rules) for one request. Synchronous, never async. */
+
+  private static build(directives: Directive[], options: WafLoadOptions): Waf {
+    const rs = new RuleSet({ regexFallbackRuleIds: options.regexFallbackRuleIds, warn: options.onWarning });
+    rs.addDirectives(directives);
+    rs.finish();
+    if (options.mode !== undefined) {
+      rs.engineMode = MODE_TO_TX[options.mode];
+      rs.modeLocked = true;
+    }
+    return new Waf(rs);
+  }
+
+  /** Runs phases 1, 2 and request-side phase 5 for one request. Synchronous. */
   evaluate(request: HttpRequest): Verdict {
-    void request;
-    throw new Error('not implemented yet');
+    const tx = new Transaction(this.ruleset, request);
+    if (tx.mode !== 'Off') {
+      this.runPhase(tx, 1);
+      if (!tx.interrupted && !tx.allowAll && !tx.allowRequest) {
+        this.processRequestBody(tx);
+        if (!tx.interrupted) {
+          tx.allowPhase = false;
+          this.runPhase(tx, 2);
+        }
+      }
+      tx.allowPhase = false;
+      // Logging phase: runs after an interruption too, as ModSecurity's logging phase does.
+      if ((tx.mode as TxEngineMode) !== 'Off') this.runPhase(tx, 5);
+    }
+    return this.verdict(tx);
+  }
+
+  private runPhase(tx: Transaction, phase: number): void {
+    const items = this.ruleset.phases[phase]!;
+    let skipAfter: string | null = null;
+    let skip = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (item instanceof Marker) {
+        if (skipAfter === item.name) skipAfter = null;
+        continue;
+      }
+      if (skipAfter !== null) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      if (tx.mode === 'Off' || (phase !== 5 && (tx.allowAll || tx.allowPhase || (tx.allowRequest && phase <= 2)))) return;
+      const rule = item as Rule;
+      if ((tx.removedIds !== null || tx.removedTags !== null || tx.removedMsgs !== null) && tx.isRuleRemoved(rule)) continue;
+      tx.currentRule = rule;
+      tx.clearMatchedVars();
+      if (!rule.evaluate(tx)) continue;
+      this.onFullMatch(tx, rule);
+      if (tx.interrupted && phase !== 5) return;
+      if (rule.skipAfter !== null) skipAfter = rule.skipAfter;
+      else if (rule.skip > 0) skip = rule.skip;
+    }
+  }
+
+  /** Logging and the disruptive action of a chain that matched completely. */
+  private onFullMatch(tx: Transaction, rule: Rule): void {
+    const defaults = this.ruleset.defaults.get(rule.phase);
+    if (rule.severity !== null && rule.severity < tx.highestSeverity) {
+      tx.highestSeverity = rule.severity;
+      tx.setScalar('HIGHEST_SEVERITY', String(rule.severity));
+    }
+    let disruptive = rule.disruptive ?? 'pass';
+    let status = rule.status ?? defaults?.status ?? null;
+    if (disruptive === 'block') {
+      disruptive = defaults?.disruptive ?? 'pass';
+      if (disruptive === 'block') disruptive = 'pass';
+    }
+    const interrupts = disruptive === 'deny' || disruptive === 'drop' || disruptive === 'redirect' || disruptive === 'proxy';
+    if (rule.log !== false) this.logMatch(tx, rule, interrupts);
+    if (disruptive === 'allow') {
+      if (tx.mode !== 'On') return; // disruptive actions do not run in DetectionOnly
+      if (rule.allowScope === 'phase') tx.allowPhase = true;
+      else if (rule.allowScope === 'request') tx.allowRequest = true;
+      else tx.allowAll = true;
+      return;
+    }
+    if (!interrupts || rule.phase === 3 || rule.phase === 4) return;
+    const intr: Interruption = {
+      ruleId: rule.id,
+      action: disruptive as Interruption['action'],
+      status: status ?? (disruptive === 'redirect' ? 302 : 403),
+      redirectUrl: disruptive === 'redirect' && rule.redirect !== null ? rule.redirect.expand(tx) : null,
+    };
+    if (tx.mode === 'On') {
+      if (rule.phase !== 5 || tx.interruption === null) {
+        tx.interruption = intr;
+        tx.interrupted = true;
+      }
+    } else if (tx.wouldInterrupt === null) {
+      tx.wouldInterrupt = intr;
+    }
+  }
+
+  private logMatch(tx: Transaction, rule: Rule, disruptive: boolean): void {
+    if (!tx.loggedIds.includes(rule.id)) tx.loggedIds.push(rule.id);
+    const mv = tx.matchedVar;
+    const match: RuleMatch = {
+      id: rule.id,
+      phase: rule.phase,
+      msg: rule.msg === null ? '' : (rule.msg.constant ?? rule.msg.expand(tx)),
+      logdata: rule.logdata === null ? '' : (rule.logdata.constant ?? rule.logdata.expand(tx)),
+      severity: rule.severity,
+      tags: rule.tags,
+      matchedVar: tx.matchedVarName,
+      matchedData: mv === null ? '' : mv.value.length > MAX_MATCHED_DATA ? mv.value.slice(0, MAX_MATCHED_DATA) : mv.value,
+      disruptive,
+      file: rule.file,
+      line: rule.line,
+    };
+    tx.matches.push(match);
+  }
+
+  private processRequestBody(tx: Transaction): void {
+    const rs = this.ruleset;
+    tx.setScalar('INBOUND_DATA_ERROR', '0');
+    let body = tx.request.body;
+    if (!tx.requestBodyAccess || body === null || body.length === 0) {
+      tx.setScalar('REQBODY_ERROR', '0');
+      tx.setScalar('REQBODY_PROCESSOR_ERROR', '0');
+      return;
+    }
+    if (rs.requestBodyLimit > 0 && body.length > rs.requestBodyLimit) {
+      tx.setScalar('INBOUND_DATA_ERROR', '1');
+      if (rs.requestBodyLimitAction === 'Reject') {
+        const intr: Interruption = { ruleId: 0, action: 'deny', status: 413, redirectUrl: null };
+        if (tx.mode === 'On') {
+          tx.interruption = intr;
+          tx.interrupted = true;
+        } else if (tx.wouldInterrupt === null) tx.wouldInterrupt = intr;
+        return;
+      }
+      body = body.subarray(0, rs.requestBodyLimit);
+    }
+    const bytes = body.toString('latin1');
+    tx.setScalar('REQUEST_BODY', bytes);
+    tx.setScalar('REQUEST_BODY_LENGTH', String(bytes.length));
+    const name = tx.requestBodyProcessor ?? tx.getScalar('REQBODY_PROCESSOR') ?? null;
+    let error: string | null = null;
+    if (name !== null) {
+      const processor = getBodyProcessor(name);
+      if (processor !== undefined) error = processor(tx, bytes);
+    }
+    tx.setScalar('REQBODY_ERROR', error === null ? '0' : '1');
+    tx.setScalar('REQBODY_PROCESSOR_ERROR', error === null ? '0' : '1');
+    if (error !== null) {
+      tx.setScalar('REQBODY_ERROR_MSG', error);
+      tx.setScalar('REQBODY_PROCESSOR_ERROR_MSG', error);
+    }
+  }
+
+  private verdict(tx: Transaction): Verdict {
+    const intr = tx.interruption ?? tx.wouldInterrupt;
+    const score =
+      tx.txGet('blocking_inbound_anomaly_score')?.value ?? tx.txGet('inbound_anomaly_score')?.value ?? tx.txGet('anomaly_score')?.value;
+    return {
+      action: tx.interruption !== null ? 'deny' : tx.wouldInterrupt !== null ? 'detect' : 'allow',
+      mode: TX_TO_MODE[tx.mode],
+      status: intr?.status ?? 200,
+      redirectUrl: intr?.redirectUrl ?? null,
+      interruptingRuleId: intr?.ruleId ?? 0,
+      ruleIds: tx.loggedIds,
+      matches: tx.matches,
+      anomalyScore: score === undefined ? 0 : Number(score) || 0,
+      requestId: tx.request.id,
+      requestBodyError: tx.getScalar('REQBODY_ERROR') === '1' ? (tx.getScalar('REQBODY_ERROR_MSG') ?? 'error') : null,
+      bodyPartial: tx.request.bodyPartial,
+    };
   }
 }

@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// sidewall — Web Application Firewall for Kubernetes (Envoy ext_authz gRPC server).
+//
+//   sidewall serve [--config F] [--listen A] [--admin A] [--rules F] [--mode M] [--fail-open]
+//   sidewall version
+//   sidewall --help
+//
+// Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT shutdown), 1 runtime failure
+// (e.g. address in use), 2 usage, config or rule errors (one line on stderr, no stack trace).
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { ConfigError, loadConfig, type ConfigOverrides, type SidewallConfig } from './config/config.js';
+import { packageVersion } from './config/paths.js';
+import { Waf } from './engine/waf.js';
+import { SecLangError } from './seclang/ast.js';
+import { startApp, type App } from './server/app.js';
+import { ListenError } from './server/listen.js';
+
+const USAGE = `sidewall — Web Application Firewall for Kubernetes (Envoy ext_authz server, OWASP CRS v4)
+
+Usage:
+  sidewall serve [options]    run the ext_authz gRPC server
+  sidewall version            print the version
+  sidewall --help             show this help
+
+Options for serve (flags override the config file):
+  -c, --config FILE     YAML config file
+      --listen ADDR     gRPC address: host:port, [ipv6]:port or unix:/path (default 127.0.0.1:9001)
+      --admin ADDR      admin HTTP address for /metrics /healthz /readyz (default 127.0.0.1:9002)
+      --rules FILE      SecLang entry file (default: the embedded rules/main.conf)
+      --mode MODE       block | detect | off (overrides SecRuleEngine)
+      --fail-open       allow requests when evaluation fails (default: deny with 503)
+      --log-level LVL   fatal | error | warn | info | debug | trace | silent (default info)
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage, config or rules.
+`;
+
+/** Prints one line to stderr and exits with `code`. */
+function die(message: string, code = 2): never {
+  process.stderr.write(`sidewall: ${message}\n`);
+  process.exit(code);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function main(argv: string[]): void {
+  const command = argv[0];
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    if (command === undefined) {
+      process.stderr.write(USAGE);
+      process.exitCode = 2;
+    } else {
+      process.stdout.write(USAGE);
+    }
+    return;
+  }
+  if (command === 'version' || command === '--version' || command === '-v') {
+    process.stdout.write(`sidewall ${packageVersion()}\n`);
+    return;
+  }
+  if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
+  serve(argv.slice(1));
+}
+
+function serve(args: string[]): void {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string', short: 'c' },
+        listen: { type: 'string' },
+        admin: { type: 'string' },
+        rules: { type: 'string' },
+        mode: { type: 'string' },
+        'fail-open': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    die(`${errorMessage(err)} (try: sidewall --help)`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+
+  const overrides: ConfigOverrides = {};
+  if (values.listen !== undefined) overrides.listen = values.listen;
+  if (values.admin !== undefined) overrides.admin = values.admin;
+  if (values.rules !== undefined) overrides.rules = values.rules;
+  if (values.mode !== undefined) overrides.mode = values.mode;
+  if (values['fail-open'] !== undefined) overrides.failOpen = values['fail-open'];
+  if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+
+  let config: SidewallConfig;
+  try {
+    config = loadConfig({ file: values.config, overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) die(err.message);
+    throw err;
+  }
+  checkRulesFile(config.rules);
+
+  // JSON logs on stdout, buffered (flushed on exit).
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 0 });
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: { service: 'sidewall' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+  const exit = (code: number): never => {
+    try {
+      destination.flushSync();
+    } catch {
+      // nothing buffered / stdout closed
+    }
+    process.exit(code);
+  };
+
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err: { message: err.message, stack: err.stack } }, 'uncaught exception');
+    exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: errorMessage(reason) }, 'unhandled promise rejection');
+    exit(1);
+  });
+
+  logger.info({ version: packageVersion(), config: config.configFile, pid: process.pid }, 'sidewall starting');
+  const regexFallbackRuleIds = new Set(config.regexFallbackRuleIds);
+  const loadEngine = () => {
+    try {
+      return Waf.fromFile(config.rules, {
+        ...(config.mode !== null ? { mode: config.mode } : {}),
+        regexFallbackRuleIds,
+        onWarning: (message) => logger.warn({ rules: config.rules }, message),
+      });
+    } catch (err) {
+      throw new RuleLoadError(err, config.rules);
+    }
+  };
+
+  startApp({ config, logger, loadEngine }).then(
+    (app) => installSignalHandlers(app, logger, exit),
+    (err: unknown) => {
+      if (err instanceof RuleLoadError) {
+        logger.fatal({ err: err.message }, 'cannot load rules');
+        destination.flushSync();
+        die(err.message, 2);
+      }
+      if (err instanceof ListenError) {
+        logger.fatal({ err: err.message }, 'cannot listen');
+        destination.flushSync();
+        die(err.message, 1);
+      }
+      logger.fatal({ err: { message: errorMessage(err), stack: (err as Error)?.stack } }, 'startup failed');
+      destination.flushSync();
+      die(`startup failed: ${errorMessage(err)}`, 1);
+    },
+  );
+}
+
+/** A rule file problem, phrased for the one stderr line ("rules: file:line: ..."). */
+class RuleLoadError extends Error {
+  constructor(cause: unknown, file: string) {
+    const message = errorMessage(cause).split('\n')[0]!;
+    // SecLangError messages already start with "file:line: "; others get the file named.
+    const named = cause instanceof SecLangError || message.startsWith(file) ? message : `${file}: ${message}`;
+    super(`rules: ${named}`);
+    this.name = 'RuleLoadError';
+  }
+}
+
+function checkRulesFile(path: string): void {
+  if (!existsSync(path)) die(`rules: ${path}: file not found`);
+  if (!statSync(path).isFile()) die(`rules: ${path}: not a regular file`);
+}
+
+function installSignalHandlers(app: App, logger: Logger, exit: (code: number) => never): void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal, exiting now');
+      exit(1);
+    }
+    logger.info({ signal }, 'shutdown requested');
+    app.shutdown(signal).then(
+      () => exit(0),
+      (err: unknown) => {
+        logger.error({ err: errorMessage(err) }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main(process.argv.slice(2));

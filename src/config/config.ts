@@ -1,0 +1,282 @@
+// Sidewall configuration: an optional YAML file (--config) with CLI flags overriding it.
+// Validation is hand-written so every error names the key (or flag) and what is wrong, e.g.
+//   config /etc/sidewall.yaml: mode: must be one of block, detect, off (got "blok")
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { EngineMode } from '../engine/api.js';
+import { DEFAULT_RULES_FILE } from './paths.js';
+
+export const ENGINE_MODES: readonly EngineMode[] = ['block', 'detect', 'off'];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_LISTEN = '127.0.0.1:9001';
+export const DEFAULT_ADMIN = '127.0.0.1:9002';
+export const DEFAULT_DENY_CONTENT_TYPE = 'application/json';
+export const DEFAULT_CUSTOM_BODY_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+export interface DenyResponseConfig {
+  /**
+   * Body template sent with denied requests; `{{request_id}}` is replaced by the request id.
+   * null = the default JSON body `{"error":"request blocked","request_id":"..."}`.
+   */
+  body: string | null;
+  contentType: string;
+}
+
+export interface SidewallConfig {
+  /** gRPC listen address: host:port, [v6]:port or unix:/path. */
+  listen: string;
+  /** Admin HTTP listen address (metrics, health): host:port, [v6]:port or unix:/path. */
+  admin: string;
+  /** Absolute path of the SecLang entry file. */
+  rules: string;
+  /** Overrides SecRuleEngine when set; null keeps what the rules say. */
+  mode: EngineMode | null;
+  /** Allow requests when evaluation throws (default false: deny with 503). */
+  failOpen: boolean;
+  denyResponse: DenyResponseConfig;
+  logLevel: LogLevel;
+  /** Rule ids whose regex may fall back to V8 RegExp when RE2 rejects it. */
+  regexFallbackRuleIds: number[];
+  /** The config file read, null when none. */
+  configFile: string | null;
+}
+
+/** Values given on the command line; they override the file. Unset = not given. */
+export interface ConfigOverrides {
+  listen?: string;
+  admin?: string;
+  rules?: string;
+  mode?: string;
+  failOpen?: boolean;
+  logLevel?: string;
+}
+
+/** A configuration problem; the message is one line and names the key or flag. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const TOP_LEVEL_KEYS = [
+  'listen',
+  'admin',
+  'rules',
+  'mode',
+  'fail_open',
+  'deny_response',
+  'log_level',
+  'regex_fallback_rule_ids',
+] as const;
+const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
+
+export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/**
+ * Parses a listen address. Accepts `host:port`, `[ipv6]:port` and `unix:/path`
+ * (also `unix:relative/path` and `unix:///abs`). Returns an error text instead of throwing.
+ */
+export function parseListenAddress(text: string): ListenAddress | string {
+  if (text.startsWith('unix:')) {
+    let path = text.slice(5);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (path === '') return 'unix socket path is empty';
+    return { kind: 'unix', path };
+  }
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0) return 'must be host:port, [ipv6]:port or unix:/path';
+  let host = text.slice(0, colon);
+  const portText = text.slice(colon + 1);
+  if (host.startsWith('[')) {
+    if (!host.endsWith(']') || host.length < 3) return 'bad IPv6 host, expected [address]:port';
+    host = host.slice(1, -1);
+  } else if (host.includes(':')) {
+    return 'IPv6 hosts must be in brackets, e.g. [::1]:9001';
+  }
+  if (!/^[0-9]{1,5}$/.test(portText)) return `port must be a number (got "${portText}")`;
+  const port = Number(portText);
+  if (port > 65535) return `port must be 0..65535 (got ${port})`;
+  if (/\s/.test(host)) return 'host contains whitespace';
+  return { kind: 'tcp', host, port };
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return 'a list';
+  return 'a mapping';
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Validation context: how errors are prefixed ("config FILE: key: ..." or "--flag: ..."). */
+type Fail = (key: string, problem: string) => never;
+
+function checkString(value: unknown, key: string, fail: Fail): string {
+  if (typeof value !== 'string') fail(key, `must be a string (got ${describe(value)})`);
+  return value as string;
+}
+
+function checkAddress(value: unknown, key: string, fail: Fail): string {
+  const text = checkString(value, key, fail);
+  const parsed = parseListenAddress(text);
+  if (typeof parsed === 'string') fail(key, `${parsed} (got ${JSON.stringify(text)})`);
+  return text;
+}
+
+function checkOneOf<T extends string>(value: unknown, allowed: readonly T[], key: string, fail: Fail): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(key, `must be one of ${allowed.join(', ')} (got ${describe(value)})`);
+  }
+  return value as T;
+}
+
+/** What the config file may set, already validated. Absent keys are undefined. */
+interface FileSettings {
+  listen?: string;
+  admin?: string;
+  rules?: string;
+  mode?: EngineMode;
+  failOpen?: boolean;
+  denyBody?: string;
+  denyContentType?: string;
+  logLevel?: LogLevel;
+  regexFallbackRuleIds?: number[];
+}
+
+/**
+ * Validates the text of a YAML config file. `label` names the file in errors; relative `rules`
+ * paths are resolved against `baseDir` (the file's directory).
+ */
+export function parseConfigText(text: string, label: string, baseDir: string): FileSettings {
+  const fail: Fail = (key, problem) => {
+    throw new ConfigError(`config ${label}: ${key ? key + ': ' : ''}${problem}`);
+  };
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    const where = err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    fail('', `invalid YAML${where}: ${msg}`);
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (raw === null || raw === undefined) return {};
+  if (!isMapping(raw)) return fail('', `must be a YAML mapping of settings (got ${describe(raw)})`);
+
+  const out: FileSettings = {};
+  for (const key of Object.keys(raw)) {
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+      fail(key, `unknown key (known keys: ${TOP_LEVEL_KEYS.join(', ')})`);
+    }
+  }
+  if (raw.listen !== undefined) out.listen = checkAddress(raw.listen, 'listen', fail);
+  if (raw.admin !== undefined) out.admin = checkAddress(raw.admin, 'admin', fail);
+  if (raw.rules !== undefined) {
+    const rules = checkString(raw.rules, 'rules', fail);
+    if (rules === '') fail('rules', 'must not be empty');
+    out.rules = resolve(baseDir, rules);
+  }
+  if (raw.mode !== undefined) out.mode = checkOneOf(raw.mode, ENGINE_MODES, 'mode', fail);
+  if (raw.fail_open !== undefined) {
+    if (typeof raw.fail_open !== 'boolean') fail('fail_open', `must be true or false (got ${describe(raw.fail_open)})`);
+    out.failOpen = raw.fail_open as boolean;
+  }
+  if (raw.deny_response !== undefined) {
+    const dr = raw.deny_response;
+    if (!isMapping(dr)) fail('deny_response', `must be a mapping with body and/or content_type (got ${describe(dr)})`);
+    const deny = dr as Record<string, unknown>;
+    for (const key of Object.keys(deny)) {
+      if (!(DENY_RESPONSE_KEYS as readonly string[]).includes(key)) {
+        fail(`deny_response.${key}`, `unknown key (known keys: ${DENY_RESPONSE_KEYS.join(', ')})`);
+      }
+    }
+    if (deny.body !== undefined) out.denyBody = checkString(deny.body, 'deny_response.body', fail);
+    if (deny.content_type !== undefined) {
+      const ct = checkString(deny.content_type, 'deny_response.content_type', fail);
+      if (ct === '' || /[\r\n]/.test(ct)) fail('deny_response.content_type', `must be a non-empty single-line header value (got ${describe(ct)})`);
+      out.denyContentType = ct;
+    }
+  }
+  if (raw.log_level !== undefined) out.logLevel = checkOneOf(raw.log_level, LOG_LEVELS, 'log_level', fail);
+  if (raw.regex_fallback_rule_ids !== undefined) {
+    const ids = raw.regex_fallback_rule_ids;
+    if (!Array.isArray(ids)) fail('regex_fallback_rule_ids', `must be a list of rule ids (got ${describe(ids)})`);
+    out.regexFallbackRuleIds = (ids as unknown[]).map((id, i) => {
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) {
+        fail(`regex_fallback_rule_ids[${i}]`, `must be a positive integer rule id (got ${describe(id)})`);
+      }
+      return id as number;
+    });
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  /** Path of the YAML file (--config); relative to cwd. */
+  file?: string;
+  overrides?: ConfigOverrides;
+  /** Base for relative paths given on the command line (default process.cwd()). */
+  cwd?: string;
+}
+
+/** Reads and validates the config file (if any), then applies command-line overrides. */
+export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
+  const cwd = options.cwd ?? process.cwd();
+  let settings: FileSettings = {};
+  let configFile: string | null = null;
+  if (options.file !== undefined) {
+    configFile = resolve(cwd, options.file);
+    let text: string;
+    try {
+      text = readFileSync(configFile, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+      throw new ConfigError(`config ${options.file}: cannot read: ${why}`);
+    }
+    settings = parseConfigText(text, options.file, dirname(configFile));
+  }
+
+  const o = options.overrides ?? {};
+  const flagFail: Fail = (key, problem) => {
+    throw new ConfigError(`${key}: ${problem}`);
+  };
+  if (o.listen !== undefined) settings.listen = checkAddress(o.listen, '--listen', flagFail);
+  if (o.admin !== undefined) settings.admin = checkAddress(o.admin, '--admin', flagFail);
+  if (o.rules !== undefined) {
+    if (o.rules === '') flagFail('--rules', 'must not be empty');
+    settings.rules = resolve(cwd, o.rules);
+  }
+  if (o.mode !== undefined) settings.mode = checkOneOf(o.mode, ENGINE_MODES, '--mode', flagFail);
+  if (o.failOpen !== undefined) settings.failOpen = o.failOpen;
+  if (o.logLevel !== undefined) settings.logLevel = checkOneOf(o.logLevel, LOG_LEVELS, '--log-level', flagFail);
+
+  const listen = settings.listen ?? DEFAULT_LISTEN;
+  const admin = settings.admin ?? DEFAULT_ADMIN;
+  if (listen === admin && !/:0$/.test(listen)) {
+    throw new ConfigError(`admin: must differ from listen (both are ${JSON.stringify(listen)})`);
+  }
+  const denyBody = settings.denyBody ?? null;
+  return {
+    listen,
+    admin,
+    rules: settings.rules ?? DEFAULT_RULES_FILE,
+    mode: settings.mode ?? null,
+    failOpen: settings.failOpen ?? false,
+    denyResponse: {
+      body: denyBody,
+      contentType:
+        settings.denyContentType ?? (denyBody === null ? DEFAULT_DENY_CONTENT_TYPE : DEFAULT_CUSTOM_BODY_CONTENT_TYPE),
+    },
+    logLevel: settings.logLevel ?? 'info',
+    regexFallbackRuleIds: settings.regexFallbackRuleIds ?? [],
+    configFile,
+  };
+}

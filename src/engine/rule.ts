@@ -1,0 +1,187 @@
+// A compiled rule (one link of a chain) and its evaluation against a transaction.
+import type { Operator } from '../operators/types.js';
+import type { VariableDef, KV } from '../variables/types.js';
+import type { Macro } from './macro.js';
+import type { Transaction } from './transaction.js';
+import type { TransformNode } from './transform-pipeline.js';
+
+export type Disruptive = 'pass' | 'deny' | 'drop' | 'block' | 'allow' | 'redirect' | 'proxy';
+export type AllowScope = 'all' | 'phase' | 'request';
+
+/** Key test for exclusions and regex selectors. */
+export interface KeyMatcher {
+  test(key: string): boolean;
+}
+
+export interface Target {
+  def: VariableDef;
+  /** Literal key, lower-cased; null when the whole collection or a regex key. */
+  keyLower: string | null;
+  keyRegex: KeyMatcher | null;
+  count: boolean;
+  /** "ARGS" etc.; used for MATCHED_VAR_NAME. */
+  name: string;
+}
+
+export interface Exclusion {
+  collection: string; // upper-case name
+  keyLower: string | null; // null = the whole collection
+  keyRegex: KeyMatcher | null;
+}
+
+/** Runs at match time; compiled from setvar/ctl/... actions. */
+export type RuntimeAction = (tx: Transaction, rule: Rule) => void;
+
+export class Rule {
+  id = 0;
+  phase = 2;
+  file = '';
+  line = 0;
+  /** The chain starter that carries id/metadata; `this` for a starter. */
+  head: Rule = this;
+  chained = false;
+  child: Rule | null = null;
+
+  targets: Target[] = [];
+  exclusions: Exclusion[] = [];
+  operator!: Operator;
+  operatorName = 'rx';
+  operatorArg = '';
+  negated = false;
+  pipeline: TransformNode | null = null;
+  multiMatch = false;
+  capture = false;
+
+  msg: Macro | null = null;
+  logdata: Macro | null = null;
+  tags: string[] = [];
+  severity: number | null = null;
+  ver = '';
+  rev = '';
+  maturity = '';
+  accuracy = '';
+  /** Explicit log/nolog; null = inherit from SecDefaultAction of the phase. */
+  log: boolean | null = null;
+  auditlog: boolean | null = null;
+  disruptive: Disruptive | null = null;
+  allowScope: AllowScope = 'all';
+  status: number | null = null;
+  redirect: Macro | null = null;
+  skipAfter: string | null = null;
+  skip = 0;
+
+  perMatch: RuntimeAction[] = [];
+  afterMatch: RuntimeAction[] = [];
+
+  /**
+   * Evaluates this link and, if it matches, the rest of the chain. Per-match actions (setvar)
+   * run for every matching value as ModSecurity v3 does; after-match actions run only once the
+   * whole chain has matched (children first, as in v3).
+   */
+  evaluate(tx: Transaction): boolean {
+    tx.captureEnabled = this.capture;
+    const runtimeExcl = tx.runtimeExclusionsFor(this.head);
+    let matched = false;
+    const targets = this.targets;
+    if (targets.length === 0) {
+      // SecAction: no variables, one unconditional evaluation.
+      matched = this.operator.evaluate(tx, '') !== this.negated;
+      if (matched) for (let i = 0; i < this.perMatch.length; i++) this.perMatch[i]!(tx, this);
+    }
+    for (let t = 0; t < targets.length; t++) {
+      const target = targets[t]!;
+      if (target.count) {
+        const n = this.countEntries(tx, target, runtimeExcl);
+        if (this.test(tx, target, null, String(n))) matched = true;
+        continue;
+      }
+      let entries: readonly KV[];
+      if (target.keyLower !== null && target.def.name === 'TX') {
+        const kv = tx.txGet(target.keyLower);
+        entries = kv === undefined ? EMPTY : [kv];
+      } else {
+        entries = target.def.read(tx);
+        if (target.def.dynamic && entries.length > 0) entries = entries.slice(); // rules may modify it while we iterate
+      }
+      for (let i = 0; i < entries.length; i++) {
+        const kv = entries[i]!;
+        if (target.keyLower !== null && target.def.name !== 'TX' && kv.key.toLowerCase() !== target.keyLower) continue;
+        if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
+        if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
+        if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
+        if (this.test(tx, target, kv, kv.value)) matched = true;
+        if (tx.interrupted) return false;
+      }
+    }
+    if (!matched) return false;
+    if (this.child !== null && !this.child.evaluate(tx)) return false;
+    const after = this.afterMatch;
+    for (let i = 0; i < after.length; i++) after[i]!(tx, this);
+    return true;
+  }
+
+  private countEntries(tx: Transaction, target: Target, runtimeExcl: Exclusion[] | null): number {
+    if (target.keyLower !== null && target.def.name === 'TX') return tx.txGet(target.keyLower) === undefined ? 0 : 1;
+    const entries = target.def.read(tx);
+    if (target.keyLower === null && target.keyRegex === null && runtimeExcl === null && this.exclusions.length === 0) {
+      return entries.length;
+    }
+    let n = 0;
+    for (const kv of entries) {
+      if (target.keyLower !== null && kv.key.toLowerCase() !== target.keyLower) continue;
+      if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
+      if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
+      if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
+      n++;
+    }
+    return n;
+  }
+
+  /** Transforms one value, runs the operator (on each stage with multiMatch) and records a match. */
+  private test(tx: Transaction, target: Target, kv: KV | null, value: string): boolean {
+    if (this.multiMatch && this.pipeline !== null) {
+      let any = false;
+      let prev: string | null = null;
+      if (this.runOperator(tx, target, kv, value)) any = true;
+      prev = value;
+      for (const node of this.pipeline.path) {
+        const v = tx.transform(node, value);
+        if (v === prev) continue;
+        prev = v;
+        if (this.runOperator(tx, target, kv, v)) any = true;
+      }
+      return any;
+    }
+    const v = this.pipeline === null ? value : tx.transform(this.pipeline, value);
+    return this.runOperator(tx, target, kv, v);
+  }
+
+  private runOperator(tx: Transaction, target: Target, kv: KV | null, value: string): boolean {
+    let r = this.operator.evaluate(tx, value);
+    if (this.negated) r = !r;
+    if (!r) return false;
+    const name = kv === null || !target.def.keyed ? target.name : target.name + ':' + kv.key;
+    tx.recordMatchedVar(name, value);
+    const pm = this.perMatch;
+    for (let i = 0; i < pm.length; i++) pm[i]!(tx, this);
+    return true;
+  }
+}
+
+const EMPTY: readonly KV[] = [];
+
+function excluded(list: Exclusion[], collection: string, key: string): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    if (e.collection !== collection) continue;
+    if (e.keyLower === null && e.keyRegex === null) return true;
+    if (e.keyLower !== null && e.keyLower === key.toLowerCase()) return true;
+    if (e.keyRegex !== null && e.keyRegex.test(key)) return true;
+  }
+  return false;
+}
+
+/** A SecMarker: target of skipAfter. */
+export class Marker {
+  constructor(readonly name: string) {}
+}

@@ -1,0 +1,349 @@
+// Per-request state: variables, TX collection, matched vars, ctl overrides, results.
+// Created once per Check; everything that could be precomputed lives in the RuleSet instead.
+import type { HttpRequest, RuleMatch } from './api.js';
+import type { KV } from '../variables/types.js';
+import type { OperatorTx } from '../operators/types.js';
+import type { Exclusion, Rule } from './rule.js';
+import type { RuleSet } from './ruleset.js';
+import type { TransformNode } from './transform-pipeline.js';
+import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
+
+export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
+
+export interface Interruption {
+  ruleId: number;
+  action: 'deny' | 'drop' | 'redirect' | 'proxy';
+  status: number;
+  redirectUrl: string | null;
+}
+
+const EMPTY: readonly KV[] = [];
+
+export class Transaction implements OperatorTx {
+  readonly scalars = new Map<string, KV>();
+  readonly collections = new Map<string, KV[]>();
+  private readonly tx = new Map<string, KV>();
+  readonly startedAt = process.hrtime.bigint();
+
+  matchedVar: KV | null = null;
+  matchedVarName = '';
+  matchedVars: KV[] = [];
+  matchedVarsNames: KV[] = [];
+  captureEnabled = false;
+  currentRule: Rule | null = null;
+
+  mode: TxEngineMode;
+  requestBodyAccess: boolean;
+  requestBodyProcessor: string | null = null;
+  forceRequestBodyVariable = false;
+  argumentsCount = 0;
+  private argsCombinedSize = 0;
+
+  // ctl: removals made while the request runs
+  removedIds: Array<[number, number]> | null = null;
+  removedTags: string[] | null = null;
+  removedMsgs: string[] | null = null;
+  removedTargetsById: Map<number, Exclusion[]> | null = null;
+  removedTargetsByTag: Array<[string, Exclusion]> | null = null;
+  removedTargetsByMsg: Array<[string, Exclusion]> | null = null;
+
+  readonly matches: RuleMatch[] = [];
+  readonly loggedIds: number[] = [];
+  interruption: Interruption | null = null;
+  /** First disruptive rule that did not interrupt because the engine was in DetectionOnly. */
+  wouldInterrupt: Interruption | null = null;
+  interrupted = false;
+  /** Set by allow: which phases still run. */
+  allowAll = false;
+  allowPhase = false;
+  allowRequest = false;
+  highestSeverity = 255;
+
+  private argsCache: KV[] | null = null;
+  private readonly namesCache = new Map<string, KV[]>();
+  private readonly tcache: Array<Map<string, string> | undefined> = [];
+
+  constructor(
+    readonly ruleset: RuleSet,
+    readonly request: HttpRequest,
+  ) {
+    this.mode = ruleset.engineMode;
+    this.requestBodyAccess = ruleset.requestBodyAccess;
+    this.collections.set('ARGS_GET', []);
+    this.collections.set('ARGS_POST', []);
+    this.populateRequest();
+  }
+
+  // ---- variable storage ----
+
+  setScalar(name: string, value: string): void {
+    this.scalars.set(name, { key: '', value });
+  }
+
+  getScalar(name: string): string | undefined {
+    return this.scalars.get(name)?.value;
+  }
+
+  collection(name: string): readonly KV[] {
+    return this.collections.get(name) ?? EMPTY;
+  }
+
+  addToCollection(name: string, key: string, value: string): void {
+    let c = this.collections.get(name);
+    if (c === undefined) {
+      c = [];
+      this.collections.set(name, c);
+    }
+    c.push({ key, value });
+    this.namesCache.delete(name);
+  }
+
+  /** Adds a request argument from the query string ('GET') or a body processor ('POST'). */
+  addArgument(origin: 'GET' | 'POST', key: string, value: string): boolean {
+    const limit = this.ruleset.argumentsLimit;
+    if (limit > 0 && this.argumentsCount >= limit) return false;
+    this.argumentsCount++;
+    this.collections.get(origin === 'GET' ? 'ARGS_GET' : 'ARGS_POST')!.push({ key, value });
+    this.argsCache = null;
+    this.namesCache.delete('ARGS');
+    this.namesCache.delete(origin === 'GET' ? 'ARGS_GET' : 'ARGS_POST');
+    this.argsCombinedSize += key.length + value.length;
+    this.setScalar('ARGS_COMBINED_SIZE', String(this.argsCombinedSize));
+    return true;
+  }
+
+  args(): readonly KV[] {
+    if (this.argsCache === null) {
+      const get = this.collections.get('ARGS_GET')!;
+      const post = this.collections.get('ARGS_POST')!;
+      this.argsCache = post.length === 0 ? get : get.length === 0 ? post : get.concat(post);
+    }
+    return this.argsCache;
+  }
+
+  /** ARGS_NAMES, ARGS_GET_NAMES, ARGS_POST_NAMES: key and value are the argument name. */
+  names(collection: string): readonly KV[] {
+    let c = this.namesCache.get(collection);
+    if (c === undefined) {
+      const src = collection === 'ARGS' ? this.args() : this.collection(collection);
+      c = src.map((kv) => ({ key: kv.key, value: kv.key }));
+      this.namesCache.set(collection, c);
+    }
+    return c;
+  }
+
+  txGet(keyLower: string): KV | undefined {
+    return this.tx.get(keyLower);
+  }
+
+  txSet(key: string, value: string): void {
+    const lower = key.toLowerCase();
+    const kv = this.tx.get(lower);
+    if (kv === undefined) this.tx.set(lower, { key, value });
+    else kv.value = value;
+  }
+
+  txDelete(key: string): void {
+    this.tx.delete(key.toLowerCase());
+  }
+
+  txEntries(): readonly KV[] {
+    return [...this.tx.values()];
+  }
+
+  /** Generic keyed store for setvar on TX and the other (non-persistent here) collections. */
+  collectionSet(collection: string, key: string, value: string): void {
+    if (collection === 'TX') return this.txSet(key, value);
+    let c = this.collections.get(collection);
+    if (c === undefined) {
+      c = [];
+      this.collections.set(collection, c);
+    }
+    const lower = key.toLowerCase();
+    const kv = c.find((e) => e.key.toLowerCase() === lower);
+    if (kv === undefined) c.push({ key, value });
+    else kv.value = value;
+  }
+
+  collectionGet(collection: string, key: string): string | undefined {
+    if (collection === 'TX') return this.tx.get(key.toLowerCase())?.value;
+    const lower = key.toLowerCase();
+    return this.collections.get(collection)?.find((e) => e.key.toLowerCase() === lower)?.value;
+  }
+
+  collectionDelete(collection: string, key: string): void {
+    if (collection === 'TX') return this.txDelete(key);
+    const c = this.collections.get(collection);
+    if (c === undefined) return;
+    const lower = key.toLowerCase();
+    const i = c.findIndex((e) => e.key.toLowerCase() === lower);
+    if (i >= 0) c.splice(i, 1);
+  }
+
+  ruleEntries(): readonly KV[] {
+    const r = this.currentRule?.head;
+    if (r === undefined) return EMPTY;
+    const out: KV[] = [{ key: 'id', value: String(r.id) }];
+    if (r.rev) out.push({ key: 'rev', value: r.rev });
+    if (r.ver) out.push({ key: 'ver', value: r.ver });
+    if (r.severity !== null) out.push({ key: 'severity', value: String(r.severity) });
+    if (r.msg !== null) out.push({ key: 'msg', value: r.msg.constant ?? r.msg.expand(this) });
+    if (r.logdata !== null) out.push({ key: 'logdata', value: r.logdata.constant ?? r.logdata.expand(this) });
+    out.push({ key: 'phase', value: String(r.phase) });
+    return out;
+  }
+
+  // ---- operator support ----
+
+  setCapture(index: number, value: string): void {
+    this.txSet(String(index), value);
+  }
+
+  recordMatchedVar(name: string, value: string): void {
+    const kv = { key: name, value };
+    this.matchedVar = kv;
+    this.matchedVarName = name;
+    this.matchedVars.push(kv);
+    this.matchedVarsNames.push({ key: name, value: name });
+  }
+
+  clearMatchedVars(): void {
+    this.matchedVar = null;
+    this.matchedVarName = '';
+    if (this.matchedVars.length > 0) this.matchedVars = [];
+    if (this.matchedVarsNames.length > 0) this.matchedVarsNames = [];
+  }
+
+  /** Applies a transformation pipeline with a per-transaction cache per node. */
+  transform(node: TransformNode, value: string): string {
+    let cache = this.tcache[node.id];
+    if (cache === undefined) {
+      cache = new Map();
+      this.tcache[node.id] = cache;
+    } else {
+      const hit = cache.get(value);
+      if (hit !== undefined) return hit;
+    }
+    const input = node.parent === null ? value : this.transform(node.parent, value);
+    const out = node.fn(input);
+    cache.set(value, out);
+    return out;
+  }
+
+  // ---- ctl removals ----
+
+  isRuleRemoved(rule: Rule): boolean {
+    if (this.removedIds !== null) {
+      for (const [a, b] of this.removedIds) if (rule.id >= a && rule.id <= b) return true;
+    }
+    if (this.removedTags !== null) {
+      for (const t of this.removedTags) if (rule.tags.includes(t)) return true;
+    }
+    if (this.removedMsgs !== null && rule.msg !== null && rule.msg.constant !== null) {
+      if (this.removedMsgs.includes(rule.msg.constant)) return true;
+    }
+    return false;
+  }
+
+  runtimeExclusionsFor(rule: Rule): Exclusion[] | null {
+    if (this.removedTargetsById === null && this.removedTargetsByTag === null && this.removedTargetsByMsg === null) return null;
+    const byId = this.removedTargetsById?.get(rule.id);
+    let out: Exclusion[] | null = byId === undefined ? null : byId.slice();
+    if (this.removedTargetsByTag !== null) {
+      for (const [tag, e] of this.removedTargetsByTag) if (rule.tags.includes(tag)) (out ??= []).push(e);
+    }
+    const msg = rule.msg?.constant;
+    if (this.removedTargetsByMsg !== null && msg != null) {
+      for (const [m, e] of this.removedTargetsByMsg) if (m === msg) (out ??= []).push(e);
+    }
+    return out;
+  }
+
+  // ---- request population ----
+
+  private populateRequest(): void {
+    const req = this.request;
+    this.setScalar('UNIQUE_ID', req.id);
+    this.setScalar('REMOTE_ADDR', req.clientIp);
+    this.setScalar('REMOTE_HOST', req.clientIp);
+    this.setScalar('REMOTE_PORT', String(req.clientPort));
+    this.setScalar('SERVER_ADDR', req.serverIp);
+    this.setScalar('SERVER_PORT', String(req.serverPort));
+    this.populateUri(req.method, req.uri, req.protocol);
+    this.populateHeaders(req.headers);
+  }
+
+  /** REQUEST_LINE/URI/FILENAME/... from the raw request target, as ModSecurity v3's processURI. */
+  private populateUri(method: string, uri: string, protocol: string): void {
+    const decoded = uriDecode(uri);
+    const qDecoded = decoded.indexOf('?');
+    const qRaw = uri.indexOf('?');
+    this.setScalar('REQUEST_METHOD', method);
+    this.setScalar('REQUEST_LINE', `${method} ${uri} ${protocol}`);
+    this.setScalar('REQUEST_PROTOCOL', protocol);
+    const pathInfo = qDecoded < 0 ? decoded : decoded.slice(0, qDecoded);
+    this.setScalar('PATH_INFO', pathInfo);
+    this.setScalar('REQUEST_FILENAME', pathInfo);
+    const slash = Math.max(pathInfo.lastIndexOf('/'), pathInfo.lastIndexOf('\\'));
+    if (slash >= 0 && pathInfo.length > slash + 1) this.setScalar('REQUEST_BASENAME', pathInfo.slice(slash + 1));
+    let parsedUri = decoded;
+    if (decoded.length > 0 && decoded[0] !== '/') {
+      // absolute-form: strip scheme://authority
+      const colon = decoded.indexOf(':');
+      if (colon >= 0 && decoded.startsWith('//', colon + 1)) {
+        const path = decoded.indexOf('/', colon + 3);
+        if (path >= 0) parsedUri = decoded.slice(path);
+      }
+    }
+    this.setScalar('REQUEST_URI', parsedUri);
+    this.setScalar('REQUEST_URI_RAW', uri);
+    if (qRaw >= 0) {
+      const qs = uri.slice(qRaw + 1);
+      this.setScalar('QUERY_STRING', qs);
+      if (qs.length > 0) {
+        const parsed = parseUrlEncoded(qs, this.ruleset.argumentSeparator);
+        for (const [k, v] of parsed.pairs) this.addArgument('GET', k, v);
+        if (parsed.invalid) this.setScalar('URLENCODED_ERROR', '1');
+      }
+    } else {
+      this.setScalar('QUERY_STRING', '');
+    }
+  }
+
+  private populateHeaders(headers: Array<[string, string]>): void {
+    const hdrs: KV[] = [];
+    const names: KV[] = [];
+    for (const [name, value] of headers) {
+      hdrs.push({ key: name, value });
+      names.push({ key: name, value: name });
+      const lower = name.toLowerCase();
+      if (lower === 'cookie') this.parseCookies(value);
+      else if (lower === 'authorization') this.setScalar('AUTH_TYPE', value.split(' ')[0] ?? '');
+      else if (lower === 'host') this.setScalar('SERVER_NAME', value.split(':')[0] ?? '');
+      else if (lower === 'content-type') {
+        const ct = value.toLowerCase();
+        if (ct.startsWith('multipart/form-data')) this.setScalar('REQBODY_PROCESSOR', 'MULTIPART');
+        else if (ct.startsWith('application/x-www-form-urlencoded')) this.setScalar('REQBODY_PROCESSOR', 'URLENCODED');
+      }
+    }
+    this.collections.set('REQUEST_HEADERS', hdrs);
+    this.collections.set('REQUEST_HEADERS_NAMES', names);
+  }
+
+  /** Cookie header → REQUEST_COOKIES(_NAMES), as ModSecurity v3 splits it. */
+  private parseCookies(header: string): void {
+    const parts = header.split(';');
+    if (parts.length > 0) parts[parts.length - 1] = parts[parts.length - 1]!.replace(/\s+$/, '');
+    if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    for (const c of parts) {
+      if (c.length === 0) continue;
+      const eq = c.indexOf('=');
+      let key = eq < 0 ? c : c.slice(0, eq);
+      const value = eq < 0 ? '' : c.slice(eq + 1);
+      key = key.replace(/^\s+/, '');
+      if (key.length === 0) continue;
+      this.addToCollection('REQUEST_COOKIES_NAMES', key, key);
+      this.addToCollection('REQUEST_COOKIES', key, value);
+    }
+  }
+}

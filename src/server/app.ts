@@ -1,0 +1,116 @@
+// Wires config, engine, metrics, admin and gRPC servers together, and shuts them down.
+//
+// Start order: admin server (so /healthz answers and /readyz says "starting"), compile rules,
+// bind gRPC, then ready (/readyz 200, health SERVING).
+// Shutdown: /readyz 503 + health NOT_SERVING, stop accepting, drain in-flight checks (bounded),
+// then close the admin server.
+import type { Logger } from 'pino';
+import type { SidewallConfig } from '../config/config.js';
+import { startAdminServer, type AdminServerHandle } from './admin.js';
+import { CheckService, type WafLike } from './check-service.js';
+import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
+import { HealthService } from './health.js';
+import { Metrics } from './metrics.js';
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+export type AppState = 'starting' | 'ready' | 'draining' | 'stopped';
+
+export interface AppOptions {
+  config: SidewallConfig;
+  logger: Logger;
+  /** Builds the engine; called once the admin server listens. Its exceptions propagate. */
+  loadEngine: () => WafLike;
+  /** How long a graceful shutdown waits for in-flight checks before cancelling them. */
+  drainTimeoutMs?: number;
+  /** Collect default process metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+export interface App {
+  readonly grpcAddress: string;
+  readonly adminAddress: string;
+  /** http://host:port of the admin server, null when it listens on a unix socket. */
+  readonly adminUrl: string | null;
+  readonly metrics: Metrics;
+  readonly health: HealthService;
+  readonly waf: WafLike;
+  readonly state: AppState;
+  /** Graceful shutdown; safe to call more than once. */
+  shutdown(reason?: string): Promise<'graceful' | 'forced'>;
+}
+
+export async function startApp(options: AppOptions): Promise<App> {
+  const { config, logger } = options;
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics });
+  const health = new HealthService();
+  let state: AppState = 'starting';
+
+  const admin: AdminServerHandle = await startAdminServer(config.admin, {
+    metrics,
+    readiness: () => (state === 'ready' ? 'ready' : state === 'starting' ? 'starting' : 'draining'),
+    onError: (err) => logger.error({ err: err.message }, 'admin server error'),
+  });
+  logger.info({ admin: admin.address }, 'admin server listening');
+
+  let waf: WafLike;
+  let grpcServer: GrpcServerHandle;
+  try {
+    const t0 = performance.now();
+    waf = options.loadEngine();
+    metrics.setRulesLoaded(waf.ruleCount);
+    logger.info(
+      { rules: config.rules, rule_count: waf.ruleCount, mode: waf.mode, load_ms: Math.round(performance.now() - t0) },
+      'rules loaded',
+    );
+    const check = new CheckService({
+      waf,
+      failOpen: config.failOpen,
+      denyResponse: config.denyResponse,
+      logger,
+      metrics,
+    });
+    grpcServer = await startGrpcServer(config.listen, { check, health });
+  } catch (err) {
+    await admin.close();
+    throw err;
+  }
+
+  state = 'ready';
+  health.setStatus('SERVING');
+  logger.info(
+    { listen: grpcServer.address, admin: admin.address, mode: waf.mode, fail_open: config.failOpen },
+    'sidewall ready',
+  );
+
+  let stopping: Promise<'graceful' | 'forced'> | null = null;
+  const shutdown = (reason = 'shutdown'): Promise<'graceful' | 'forced'> => {
+    stopping ??= (async () => {
+      state = 'draining';
+      health.setStatus('NOT_SERVING');
+      health.endWatches();
+      logger.info({ reason, drain_timeout_ms: drainTimeoutMs }, 'draining: no new checks accepted');
+      const how = await grpcServer.shutdown(drainTimeoutMs);
+      if (how === 'forced') logger.warn({ drain_timeout_ms: drainTimeoutMs }, 'drain timed out, in-flight checks cancelled');
+      await admin.close();
+      state = 'stopped';
+      logger.info({ how }, 'sidewall stopped');
+      return how;
+    })();
+    return stopping;
+  };
+
+  return {
+    grpcAddress: grpcServer.address,
+    adminAddress: admin.address,
+    adminUrl: admin.url,
+    metrics,
+    health,
+    waf,
+    get state() {
+      return state;
+    },
+    shutdown,
+  };
+}

@@ -1,0 +1,293 @@
+// envoy.service.auth.v3.Authorization/Check: map → waf.evaluate → CheckResponse.
+//
+// allow / detect: status OK + ok_response {}.
+// deny:           status PERMISSION_DENIED + denied_response (HTTP status from the verdict,
+//                 configured body and content-type).
+// evaluation error: fail_open=false → deny with HTTP 503; fail_open=true → allow.
+// malformed CheckRequest: gRPC INVALID_ARGUMENT (Envoy then applies its failure_mode_allow).
+// Every answer carries dynamic_metadata (namespace envoy.filters.http.ext_authz):
+//   waf_action, waf_mode, waf_rule_ids, waf_anomaly_score, waf_request_id.
+import * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { EngineMode, HttpRequest, RuleMatch, Verdict } from '../engine/api.js';
+import type { DenyResponseConfig } from '../config/config.js';
+import { CheckRequestError, mapCheckRequest, type CheckContext, type CheckRequestMsg } from './check-mapper.js';
+import type { Metrics } from './metrics.js';
+import { RpcCode } from './proto.js';
+
+/** What the check service needs from the engine (Waf implements it). */
+export interface WafLike {
+  evaluate(request: HttpRequest): Verdict;
+  readonly mode: EngineMode;
+  readonly ruleCount: number;
+}
+
+export interface CheckServiceOptions {
+  waf: WafLike;
+  failOpen: boolean;
+  denyResponse: DenyResponseConfig;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+// ---- response shapes (proto-loader / protobufjs fromObject input) ----
+// google.protobuf.Struct comes from protobufjs' bundled definition, whose field names are
+// camelCase (numberValue, stringValue, listValue) even with keepCase.
+
+export interface StructValue {
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  listValue?: { values: StructValue[] };
+  structValue?: { fields: Record<string, StructValue> };
+}
+
+export interface HeaderValueOptionObj {
+  header: { key: string; value: string };
+  append_action: 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS';
+}
+
+export interface CheckResponseObj {
+  status: { code: number; message: string };
+  ok_response?: Record<string, never>;
+  denied_response?: {
+    status: { code: number };
+    headers: HeaderValueOptionObj[];
+    body: string;
+  };
+  dynamic_metadata: { fields: Record<string, StructValue> };
+}
+
+export type CheckOutcome = { response: CheckResponseObj; error?: undefined } | { error: grpc.ServiceError | grpc.StatusObject; response?: undefined };
+
+// Prebuilt constant parts of every response.
+const STATUS_OK = Object.freeze({ code: RpcCode.OK, message: '' });
+const STATUS_DENIED = Object.freeze({ code: RpcCode.PERMISSION_DENIED, message: 'request blocked by sidewall' });
+const STATUS_DENIED_ERROR = Object.freeze({ code: RpcCode.PERMISSION_DENIED, message: 'sidewall could not evaluate the request' });
+const OK_RESPONSE: Record<string, never> = Object.freeze({}) as Record<string, never>;
+const ACTION_VALUES = {
+  allow: Object.freeze({ stringValue: 'allow' }),
+  deny: Object.freeze({ stringValue: 'deny' }),
+  detect: Object.freeze({ stringValue: 'detect' }),
+} as const;
+const MODE_VALUES = {
+  block: Object.freeze({ stringValue: 'block' }),
+  detect: Object.freeze({ stringValue: 'detect' }),
+  off: Object.freeze({ stringValue: 'off' }),
+} as const;
+const EMPTY_RULE_IDS = Object.freeze({ listValue: Object.freeze({ values: Object.freeze([]) as unknown as StructValue[] }) });
+const ZERO_SCORE = Object.freeze({ numberValue: 0 });
+const TRUE_VALUE = Object.freeze({ boolValue: true });
+
+const REQUEST_ID_PLACEHOLDER = '{{request_id}}';
+/** Characters kept when a request id is substituted into a custom deny body. */
+const UNSAFE_ID_CHARS = /[^A-Za-z0-9._:\-]/g;
+/** Matched variables whose values never reach the logs. */
+const SECRET_VARIABLE = /cookie|authorization|api[-_]?key/i;
+const LOG_VALUE_MAX = 200;
+const LOG_PATH_MAX = 256;
+
+function validHttpStatus(status: number, fallback: number): number {
+  return Number.isInteger(status) && status >= 200 && status <= 599 ? status : fallback;
+}
+
+/** Byte string (latin1) → readable UTF-8 text, truncated; for log lines only. */
+function logText(s: string, max: number): string {
+  const t = s.length > max ? s.slice(0, max) : s;
+  const text = /[^\x00-\x7f]/.test(t) ? Buffer.from(t, 'latin1').toString('utf8') : t;
+  return s.length > max ? text + '…' : text;
+}
+
+export class CheckService {
+  private readonly waf: WafLike;
+  private readonly failOpen: boolean;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly denyHeaders: HeaderValueOptionObj[];
+  private readonly bodyParts: string[] | null; // custom template split at {{request_id}}, null = default JSON
+  private readonly contentType: string;
+
+  constructor(options: CheckServiceOptions) {
+    this.waf = options.waf;
+    this.failOpen = options.failOpen;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.contentType = options.denyResponse.contentType;
+    this.denyHeaders = Object.freeze([
+      Object.freeze({
+        header: Object.freeze({ key: 'content-type', value: this.contentType }),
+        append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' as const,
+      }),
+    ]) as HeaderValueOptionObj[];
+    this.bodyParts = options.denyResponse.body === null ? null : options.denyResponse.body.split(REQUEST_ID_PLACEHOLDER);
+  }
+
+  /** The grpc-js unary handler (one function for the server's lifetime). */
+  readonly handler: grpc.handleUnaryCall<CheckRequestMsg, CheckResponseObj> = (call, callback) => {
+    const outcome = this.check(call.request);
+    if (outcome.error) callback(outcome.error);
+    else callback(null, outcome.response);
+  };
+
+  /** Answers one decoded CheckRequest. Never throws. */
+  check(message: CheckRequestMsg): CheckOutcome {
+    const started = performance.now();
+    let context: CheckContext | null = null;
+    try {
+      let mapped;
+      try {
+        mapped = mapCheckRequest(message);
+      } catch (err) {
+        if (err instanceof CheckRequestError) {
+          this.metrics.error('invalid_request');
+          this.logger.warn({ event: 'invalid_request', err: err.message }, 'malformed CheckRequest');
+          return { error: { code: grpc.status.INVALID_ARGUMENT, details: err.message, metadata: new grpc.Metadata() } };
+        }
+        throw err;
+      }
+      context = mapped.context;
+      const request = mapped.request;
+      if (request.bodyPartial) this.metrics.partialBody();
+
+      let verdict: Verdict;
+      try {
+        verdict = this.waf.evaluate(request);
+      } catch (err) {
+        return this.evaluationFailure('evaluation', err, context, request);
+      }
+
+      const response = this.respond(verdict, context.requestId);
+      const ruleIds = verdict.ruleIds;
+      for (let i = 0; i < ruleIds.length; i++) this.metrics.ruleHit(ruleIds[i]!);
+      this.metrics.check(verdict.action);
+      if (verdict.matches.length > 0 || verdict.action !== 'allow') this.logDetection(verdict, context, request);
+      this.metrics.observeDuration((performance.now() - started) / 1000);
+      return { response };
+    } catch (err) {
+      // A bug on our side (mapping or response building): treat it like an evaluation error.
+      return this.evaluationFailure('internal', err, context, null);
+    }
+  }
+
+  private respond(verdict: Verdict, requestId: string): CheckResponseObj {
+    const fields: Record<string, StructValue> = {
+      waf_action: ACTION_VALUES[verdict.action] ?? { stringValue: String(verdict.action) },
+      waf_mode: MODE_VALUES[verdict.mode] ?? { stringValue: String(verdict.mode) },
+      waf_rule_ids: EMPTY_RULE_IDS,
+      waf_anomaly_score: verdict.anomalyScore ? { numberValue: verdict.anomalyScore } : ZERO_SCORE,
+      waf_request_id: { stringValue: requestId },
+    };
+    const ids = verdict.ruleIds;
+    if (ids.length > 0) {
+      const values: StructValue[] = new Array(ids.length);
+      for (let i = 0; i < ids.length; i++) values[i] = { numberValue: ids[i]! };
+      fields.waf_rule_ids = { listValue: { values } };
+    }
+    const dynamic_metadata = { fields };
+    if (verdict.action !== 'deny') return { status: STATUS_OK, ok_response: OK_RESPONSE, dynamic_metadata };
+
+    let headers = this.denyHeaders;
+    let status = validHttpStatus(verdict.status, 403);
+    if (verdict.redirectUrl) {
+      if (status < 300 || status > 399) status = 302;
+      headers = [...headers, { header: { key: 'location', value: verdict.redirectUrl }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }];
+    }
+    return {
+      status: STATUS_DENIED,
+      denied_response: { status: { code: status }, headers, body: this.denyBody(requestId) },
+      dynamic_metadata,
+    };
+  }
+
+  /** The configured deny body for one request. */
+  denyBody(requestId: string): string {
+    const parts = this.bodyParts;
+    if (parts === null) return '{"error":"request blocked","request_id":' + JSON.stringify(requestId) + '}';
+    if (parts.length === 1) return parts[0]!;
+    return parts.join(requestId.replace(UNSAFE_ID_CHARS, ''));
+  }
+
+  private evaluationFailure(
+    kind: 'evaluation' | 'internal',
+    err: unknown,
+    context: CheckContext | null,
+    request: HttpRequest | null,
+  ): CheckOutcome {
+    const requestId = context?.requestId ?? '';
+    this.metrics.error(kind);
+    const action = this.failOpen ? 'allow' : 'deny';
+    this.metrics.check(action);
+    this.logger.error(
+      {
+        event: 'evaluation_error',
+        kind,
+        request_id: requestId,
+        action,
+        fail_open: this.failOpen,
+        method: request ? logText(request.method, 32) : undefined,
+        path: request ? this.logPath(request.uri) : undefined,
+        err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
+      },
+      this.failOpen ? 'evaluation failed, allowing (fail_open)' : 'evaluation failed, denying with 503',
+    );
+    const dynamic_metadata = {
+      fields: {
+        waf_action: ACTION_VALUES[action],
+        waf_mode: MODE_VALUES[this.waf.mode] ?? { stringValue: String(this.waf.mode) },
+        waf_rule_ids: EMPTY_RULE_IDS,
+        waf_anomaly_score: ZERO_SCORE,
+        waf_request_id: { stringValue: requestId },
+        waf_error: TRUE_VALUE,
+      } as Record<string, StructValue>,
+    };
+    if (this.failOpen) return { response: { status: STATUS_OK, ok_response: OK_RESPONSE, dynamic_metadata } };
+    return {
+      response: {
+        status: STATUS_DENIED_ERROR,
+        denied_response: { status: { code: 503 }, headers: this.denyHeaders, body: this.denyBody(requestId) },
+        dynamic_metadata,
+      },
+    };
+  }
+
+  private logPath(uri: string): string {
+    const q = uri.indexOf('?');
+    return logText(q === -1 ? uri : uri.slice(0, q), LOG_PATH_MAX);
+  }
+
+  private logDetection(verdict: Verdict, context: CheckContext, request: HttpRequest): void {
+    const matches = verdict.matches.map(logMatch);
+    const line = {
+      event: 'detection',
+      request_id: context.requestId,
+      action: verdict.action,
+      mode: verdict.mode,
+      status: verdict.action === 'deny' ? validHttpStatus(verdict.status, 403) : undefined,
+      interrupting_rule_id: verdict.interruptingRuleId || undefined,
+      rule_ids: verdict.ruleIds,
+      anomaly_score: verdict.anomalyScore,
+      method: logText(request.method, 32),
+      path: this.logPath(request.uri),
+      host: logText(context.host, LOG_PATH_MAX),
+      client_ip: context.source.address,
+      body_partial: request.bodyPartial || undefined,
+      body_error: verdict.requestBodyError ?? undefined,
+      matches,
+    };
+    if (verdict.action === 'deny') this.logger.warn(line, 'request blocked');
+    else this.logger.info(line, verdict.action === 'detect' ? 'request would be blocked (detect mode)' : 'rules matched');
+  }
+}
+
+function logMatch(m: RuleMatch) {
+  const secret = SECRET_VARIABLE.test(m.matchedVar);
+  return {
+    id: m.id,
+    msg: logText(m.msg, LOG_VALUE_MAX),
+    severity: m.severity ?? undefined,
+    matched_var: logText(m.matchedVar, LOG_VALUE_MAX),
+    matched_data: secret ? '[redacted]' : logText(m.matchedData, LOG_VALUE_MAX),
+    data: m.logdata ? (secret ? '[redacted]' : logText(m.logdata, LOG_VALUE_MAX)) : undefined,
+  };
+}
