@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type ConfigOverrides, type SidewallConfig } from './config/config.js';
 import { packageVersion } from './config/paths.js';
-import { Waf } from './engine/waf.js';
+import type { WafLike } from './server/check-service.js';
 import { SecLangError } from './seclang/ast.js';
 import { startApp, type App } from './server/app.js';
 import { ListenError } from './server/listen.js';
@@ -62,10 +62,10 @@ function main(argv: string[]): void {
     return;
   }
   if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
-  serve(argv.slice(1));
+  void serve(argv.slice(1));
 }
 
-function serve(args: string[]): void {
+async function serve(args: string[]): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -108,6 +108,14 @@ function serve(args: string[]): void {
   }
   checkRulesFile(config.rules);
 
+  // The engine is loaded only now, so help/version/config errors never depend on it.
+  let Waf: typeof import('./engine/waf.js').Waf;
+  try {
+    ({ Waf } = await import('./engine/waf.js'));
+  } catch (err) {
+    die(`cannot load the rule engine: ${errorMessage(err).split('\n')[0]}`, 1);
+  }
+
   // JSON logs on stdout, buffered (flushed on exit).
   const destination = pino.destination({ dest: 1, sync: false, minLength: 0 });
   const logger = pino(
@@ -139,7 +147,7 @@ function serve(args: string[]): void {
 
   logger.info({ version: packageVersion(), config: config.configFile, pid: process.pid }, 'sidewall starting');
   const regexFallbackRuleIds = new Set(config.regexFallbackRuleIds);
-  const loadEngine = () => {
+  const loadEngine = (): WafLike => {
     try {
       return Waf.fromFile(config.rules, {
         ...(config.mode !== null ? { mode: config.mode } : {}),

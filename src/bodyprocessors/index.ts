@@ -1,6 +1,9 @@
 // Request body processors by name (REQBODY_PROCESSOR / ctl:requestBodyProcessor).
 import type { Transaction } from '../engine/transaction.js';
 import { parseUrlEncoded } from './urlencoded.js';
+import { processJson } from './json.js';
+import { processMultipart } from './multipart.js';
+import { processXml } from './xml.js';
 
 /** Parses `body` (byte string) into the transaction's variables; returns an error message or null. */
 export type BodyProcessor = (tx: Transaction, body: string) => string | null;
@@ -21,3 +24,7 @@ registerBodyProcessor('URLENCODED', (tx, body) => {
   if (parsed.invalid) tx.setScalar('URLENCODED_ERROR', '1');
   return null;
 });
+
+registerBodyProcessor('JSON', processJson);
+registerBodyProcessor('XML', processXml);
+registerBodyProcessor('MULTIPART', processMultipart);

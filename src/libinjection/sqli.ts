@@ -100,6 +100,11 @@ const CHAR_TICK_Q = 0x60; // `
 /** One-char strings for every byte, so single-char tokens allocate nothing. */
 const BYTE_STR: readonly string[] = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i));
 
+/** The one-char string of a char code (codes above 0xFF cannot occur in byte strings). */
+function chr(c: number): string {
+  return BYTE_STR[c] ?? String.fromCharCode(c);
+}
+
 function charSet(chars: string): Uint8Array {
   const set = new Uint8Array(256);
   for (let i = 0; i < chars.length; i++) set[chars.charCodeAt(i)] = 1;
@@ -155,22 +160,117 @@ function wordEq(upper: string, val: string, n: number): boolean {
   return true;
 }
 
+// Open-addressing index over the KEYWORDS map (upper-cased word -> type), hashed on the
+// ASCII-upper-cased bytes, so a word is looked up in place, without allocating an upper-cased
+// copy of it. libinjection itself binary-searches a sorted table with a case-insensitive compare.
+const KW_SIZE = 4096; // power of two, > 4 x keywords
+const KW_WORDS: string[] = [];
+const KW_TYPES: number[] = [];
+const KW_SLOTS = new Int16Array(KW_SIZE).fill(-1);
+
+function kwHashStep(h: number, c: number): number {
+  if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+  return Math.imul(h ^ c, 0x01000193);
+}
+
+function kwHash(word: string, len: number): number {
+  let h = len;
+  for (let i = 0; i < len; i++) h = kwHashStep(h, word.charCodeAt(i));
+  return (h ^ (h >>> 15)) & (KW_SIZE - 1);
+}
+
+for (const [w, t] of KEYWORDS) {
+  let slot = kwHash(w, w.length);
+  while (KW_SLOTS[slot] !== -1) slot = (slot + 1) & (KW_SIZE - 1);
+  KW_SLOTS[slot] = KW_WORDS.length;
+  KW_WORDS.push(w);
+  KW_TYPES.push(t);
+}
+
 /**
  * Keyword lookup (libinjection_sqli_lookup_word for words and operators): type char code of the
- * first `len` bytes of `word`, case-insensitive on ASCII a-z, or 0.
+ * first `len` bytes of `word`, case-insensitive on ASCII a-z, or 0. Same answer as
+ * KEYWORDS.get(upper(word)), O(1), without allocating.
  */
 export function lookupWord(word: string, len: number = word.length): number {
   if (len === 0 || len > MAX_KEYWORD_LEN || len > word.length) return TYPE_NONE;
-  for (let i = 0; i < len; i++) {
-    if (word.charCodeAt(i) >= 0x80) return TYPE_NONE; // all keywords are ASCII
+  let slot = kwHash(word, len);
+  for (;;) {
+    const k = KW_SLOTS[slot]!;
+    if (k === -1) return TYPE_NONE;
+    const w = KW_WORDS[k]!;
+    if (w.length === len && wordEq(w, word, len)) return KW_TYPES[k]!;
+    slot = (slot + 1) & (KW_SIZE - 1);
   }
-  const key = len === word.length ? word : word.substring(0, len);
-  return KEYWORDS.get(key.toUpperCase()) ?? TYPE_NONE;
+}
+
+// Fingerprints as small integers: each (upper-cased) char is given a 5-bit code, so a fingerprint of
+// up to 5 chars is a 25-bit number and checking one allocates nothing. Same answer as
+// FINGERPRINT_SET.has(upper(fingerprint)).
+const FP_CHAR_CODE = new Uint8Array(128);
+let fpCodes = 0;
+for (const fp of FINGERPRINT_SET) {
+  for (let i = 0; i < fp.length; i++) {
+    const c = fp.charCodeAt(i);
+    if (FP_CHAR_CODE[c] === 0) FP_CHAR_CODE[c] = ++fpCodes;
+  }
+}
+if (fpCodes > 31) throw new Error('libinjection: too many distinct fingerprint chars');
+
+/** The numeric code of a fingerprint, or -1 if no fingerprint can have it. */
+function fingerprintCode(fp: string): number {
+  if (fp.length === 0 || fp.length > MAX_TOKENS) return -1;
+  let code = 0;
+  for (let i = 0; i < fp.length; i++) {
+    let c = fp.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    const k = c < 128 ? FP_CHAR_CODE[c]! : 0;
+    if (k === 0) return -1;
+    code = code * 32 + k;
+  }
+  return code;
+}
+
+const FINGERPRINT_CODES: ReadonlySet<number> = new Set([...FINGERPRINT_SET].map(fingerprintCode));
+
+/**
+ * lookupWord(a[0..alen) + ' ' + b[0..blen)) without building the phrase (syntax_merge_words looks
+ * up every pair of adjacent words).
+ */
+function lookupPhrase(a: string, alen: number, b: string, blen: number): number {
+  const len = alen + blen + 1;
+  if (len > MAX_KEYWORD_LEN) return TYPE_NONE;
+  let h = len;
+  for (let i = 0; i < alen; i++) h = kwHashStep(h, a.charCodeAt(i));
+  h = kwHashStep(h, 0x20);
+  for (let i = 0; i < blen; i++) h = kwHashStep(h, b.charCodeAt(i));
+  let slot = (h ^ (h >>> 15)) & (KW_SIZE - 1);
+  for (;;) {
+    const k = KW_SLOTS[slot]!;
+    if (k === -1) return TYPE_NONE;
+    const w = KW_WORDS[k]!;
+    if (w.length === len && w.charCodeAt(alen) === 0x20 && prefixEq(w, 0, a, alen) && prefixEq(w, alen + 1, b, blen)) {
+      return KW_TYPES[k]!;
+    }
+    slot = (slot + 1) & (KW_SIZE - 1);
+  }
+}
+
+/** upper[off .. off+n) equals val[0..n) upper-cased (ASCII a-z). */
+function prefixEq(upper: string, off: number, val: string, n: number): boolean {
+  if (val.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    let c = val.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    if (c !== upper.charCodeAt(off + i)) return false;
+  }
+  return true;
 }
 
 /** Whether `fingerprint` is one of libinjection's SQLi fingerprints (case-insensitive). */
 export function isFingerprint(fingerprint: string): boolean {
-  return fingerprint.length > 0 && FINGERPRINT_SET.has(fingerprint.toUpperCase());
+  const code = fingerprintCode(fingerprint);
+  return code !== -1 && FINGERPRINT_CODES.has(code);
 }
 
 /** A token (struct libinjection_sqli_token). Instances are preallocated and reused. */
@@ -205,7 +305,7 @@ export class SqliToken {
     this.type = type;
     this.pos = pos;
     this.len = 1;
-    this.val = BYTE_STR[ch]!;
+    this.val = chr(ch);
   }
 
   /** st_assign: value = src[start .. start+len), truncated to TOKEN_SIZE - 1 bytes. */
@@ -214,7 +314,7 @@ export class SqliToken {
     this.type = type;
     this.pos = pos;
     this.len = last;
-    this.val = last === 1 ? BYTE_STR[src.charCodeAt(start)]! : src.substring(start, start + last);
+    this.val = last === 1 ? chr(src.charCodeAt(start)) : src.substring(start, start + last);
   }
 
   copyFrom(o: SqliToken): void {
@@ -339,7 +439,9 @@ export class SqliState {
     }
 
     while (this.pos < slen) {
-      this.pos = this.dispatch(CHARMAP[s.charCodeAt(this.pos)]!);
+      const c = s.charCodeAt(this.pos);
+      // a char above 0xFF cannot occur in a byte string; it is handled as a word char
+      this.pos = this.dispatch(c < 256 ? CHARMAP[c]! : CHAR_WORD);
       if (current.type !== CHAR_NULL) {
         this.statsTokens += 1;
         return true;
@@ -884,12 +986,12 @@ export class SqliState {
     }
     const sz3 = a.len + b.len + 1;
     if (sz3 >= TOKEN_SIZE || sz3 > MAX_KEYWORD_LEN) return false;
-    const tmp = a.val.substring(0, a.len) + ' ' + b.val.substring(0, b.len);
-    const ch = lookupWord(tmp, sz3);
+    const ch = lookupPhrase(a.val, a.len, b.val, b.len);
     if (ch === CHAR_NULL) return false;
+    // the phrase is a keyword: its value is a.val + ' ' + b.val, as libinjection builds it
+    a.val = a.val.substring(0, a.len) + ' ' + b.val.substring(0, b.len);
     a.type = ch;
     a.len = sz3;
-    a.val = tmp;
     return true;
   }
 
@@ -1259,7 +1361,7 @@ export class SqliState {
     for (let i = 0; i < tlen; i++) {
       const t = tv[i]!.type;
       if (t === TYPE_EVIL) evil = true;
-      fp += BYTE_STR[t]!;
+      fp += chr(t);
     }
     if (evil) {
       // unparsable (nested comments, MySQL conditional comments, ...): fingerprint "X"

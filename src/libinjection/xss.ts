@@ -255,30 +255,49 @@ export function isBlackTag(s: string, start: number, len: number): boolean {
   return false;
 }
 
+/** Names grouped by first letter: a name can only match a token whose first non-NUL byte is it. */
+function byFirstChar<T>(items: readonly T[], name: (t: T) => string): T[][] {
+  const buckets: T[][] = Array.from({ length: 128 }, () => []);
+  for (const it of items) buckets[name(it).charCodeAt(0)]!.push(it);
+  return buckets;
+}
+const EVENTS_BY_FIRST = byFirstChar(BLACKATTREVENT, (e) => e);
+const BLACKATTR_BY_FIRST = byFirstChar(BLACKATTR, (a) => a[0]);
+
+/** Upper-cased first non-NUL byte of s[start, end), or 0 if there is none. */
+function firstNonNulUpper(s: string, start: number, end: number): number {
+  for (let k = start; k < end; k++) {
+    const c = s.charCodeAt(k);
+    if (c !== 0) return c >= 0x61 && c <= 0x7a ? c - 0x20 : c;
+  }
+  return 0;
+}
+
 /** is_black_attr: ATTR_TYPE_* for an attribute name. */
 export function isBlackAttr(s: string, start: number, len: number): number {
   if (len < 2) return ATTR_TYPE_NONE;
   if (len >= 5) {
-    // on* event handlers: the name after "on" starts with a known event name
+    // on* event handlers: the name after "on" starts with a known event name (the compare may
+    // read past the attribute name, as libinjection's does)
     const o = s.charCodeAt(start) | 0x20;
     const n = s.charCodeAt(start + 1) | 0x20;
     if (o === 0x6f && n === 0x6e) {
-      // first non-NUL byte after "on", upper-cased: a cheap filter for the prefix compares
-      let k = start + 2;
-      while (k < s.length && s.charCodeAt(k) === 0) k++;
-      let f = byteAt(s, k);
-      if (f >= 0x61 && f <= 0x7a) f -= 0x20;
-      for (let i = 0; i < BLACKATTREVENT.length; i++) {
-        const ev = BLACKATTREVENT[i]!;
-        if (ev.charCodeAt(0) === f && eqWithNull(ev, s, start + 2, ev.length)) return ATTR_TYPE_BLACK;
+      const f = firstNonNulUpper(s, start + 2, s.length);
+      const events = f < 128 ? EVENTS_BY_FIRST[f]! : [];
+      for (let i = 0; i < events.length; i++) {
+        const ev = events[i]!;
+        if (eqWithNull(ev, s, start + 2, ev.length)) return ATTR_TYPE_BLACK;
       }
     }
     // XMLNS / XLINK can create arbitrary tags
     if (eqWithNull('XMLNS', s, start, 5) || eqWithNull('XLINK', s, start, 5)) return ATTR_TYPE_BLACK;
   }
-  for (let i = 0; i < BLACKATTR.length; i++) {
-    const [name, type] = BLACKATTR[i]!;
-    if (name.length <= len && eqWithNull(name, s, start, len)) return type;
+  const f = firstNonNulUpper(s, start, start + len);
+  if (f === 0 || f >= 128) return ATTR_TYPE_NONE;
+  const names = BLACKATTR_BY_FIRST[f]!;
+  for (let i = 0; i < names.length; i++) {
+    const entry = names[i]!;
+    if (entry[0].length <= len && eqWithNull(entry[0], s, start, len)) return entry[1];
   }
   return ATTR_TYPE_NONE;
 }

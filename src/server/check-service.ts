@@ -154,7 +154,7 @@ export class CheckService {
       try {
         verdict = this.waf.evaluate(request);
       } catch (err) {
-        return this.evaluationFailure('evaluation', err, context, request);
+        return this.evaluationFailure('evaluation', err, context, request, started);
       }
 
       const response = this.respond(verdict, context.requestId);
@@ -166,7 +166,7 @@ export class CheckService {
       return { response };
     } catch (err) {
       // A bug on our side (mapping or response building): treat it like an evaluation error.
-      return this.evaluationFailure('internal', err, context, null);
+      return this.evaluationFailure('internal', err, context, null, started);
     }
   }
 
@@ -213,6 +213,7 @@ export class CheckService {
     err: unknown,
     context: CheckContext | null,
     request: HttpRequest | null,
+    started: number,
   ): CheckOutcome {
     const requestId = context?.requestId ?? '';
     this.metrics.error(kind);
@@ -241,6 +242,7 @@ export class CheckService {
         waf_error: TRUE_VALUE,
       } as Record<string, StructValue>,
     };
+    this.metrics.observeDuration((performance.now() - started) / 1000);
     if (this.failOpen) return { response: { status: STATUS_OK, ok_response: OK_RESPONSE, dynamic_metadata } };
     return {
       response: {

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 
 export function md5(input: string): string {
-  return createHash('md5').update(input, 'latin1').digest('latin1');
+  return createHash('md5').update(input, 'latin1').digest().toString('latin1');
 }
 
 export function sha1(input: string): string {
-  return createHash('sha1').update(input, 'latin1').digest('latin1');
+  return createHash('sha1').update(input, 'latin1').digest().toString('latin1');
 }

@@ -98,3 +98,10 @@ export function normalizePathWin(input: string): string {
   const buf = toBuffer(input);
   return buf.toString('latin1', 0, normalize(buf, true));
 }
+
+/** The full algorithm without the fast path (exported for tests that cross-check the fast path). */
+export function normalizePathBytes(input: string, win: boolean): string {
+  if (input.length === 0) return input;
+  const buf = toBuffer(input);
+  return buf.toString('latin1', 0, normalize(buf, win));
+}

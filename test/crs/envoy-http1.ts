@@ -33,7 +33,7 @@ export interface EnvoyOptions {
   proxy100Continue: boolean;
   /** HCM generate_request_id (default true: x-request-id added when absent). */
   generateRequestId: boolean;
-  /** Drop Referer when it is not a valid absolute http(s) URL or repeated (newer Envoy). */
+  /** Drop Referer when repeated or invalid (conn_manager_utility.cc, Utility::isValidRefererValue). */
   sanitizeReferer: boolean;
 }
 
@@ -155,6 +155,37 @@ function parseAbsoluteUrl(value: string): URL | null {
   } catch {
     return null;
   }
+}
+
+// RFC 3986 query/fragment characters (pchar / "/" / "?"), Envoy's kUriQueryAndFragmentCharTable.
+const URI_QUERY_CHAR = /^[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]$/;
+
+/**
+ * Envoy's Utility::isValidRefererValue (http_allow_partial_urls_in_referer on, the default
+ * since envoyproxy/envoy#25947): an absolute URL without fragment and userinfo, or a relative
+ * reference made of RFC 3986 query characters whose first segment has no ':'.
+ */
+export function envoyRefererValid(value: string): boolean {
+  if (/^[A-Za-z][A-Za-z0-9+\-.]*:\/\//.test(value)) {
+    if (!envoyUrlValid(value, false)) return false;
+    const afterScheme = value.slice(value.indexOf('://') + 3);
+    const host = afterScheme.split(/[/?]/, 1)[0]!;
+    if (host === '') return false;
+    return !value.includes('#') && !host.includes('@');
+  }
+  let seenSlash = false;
+  for (const c of value) {
+    if (c === ':') {
+      if (!seenSlash) return false;
+      continue;
+    }
+    if (c === '/') {
+      seenSlash = true;
+      continue;
+    }
+    if (!URI_QUERY_CHAR.test(c)) return false;
+  }
+  return true;
 }
 
 interface RawHeader {
@@ -296,7 +327,9 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
     while (s < e && isWs(v[s]!)) s++;
     while (e > s && isWs(v[e - 1]!)) e--;
     if (s !== 0 || e !== v.length) {
-      alterations.push(`white space trimmed around header ${name}`);
+      // One space (or none) after the colon is syntax; more, or trailing white space, is data
+      // the client sent and Envoy drops.
+      if (s > 1 || e !== v.length) alterations.push(`white space trimmed around header ${name}`);
       v = v.subarray(s, e);
     }
     for (const b of v) {
@@ -436,7 +469,9 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
   }
 
   // ---- mutateRequestHeaders ----
-  remove('connection', 'Connection header removed (hop-by-hop)');
+  const connection = get('connection');
+  // go-ftw adds "Connection: close" to every request; only report other values.
+  remove('connection', connection && connection.value.toString('latin1').toLowerCase() !== 'close' ? 'Connection header removed (hop-by-hop)' : '');
   remove('upgrade', 'Upgrade header removed');
   remove('x-envoy-internal', 'x-envoy-internal removed');
   remove('keep-alive', 'Keep-Alive header removed (hop-by-hop)');
@@ -445,8 +480,8 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
   if (opts.sanitizeReferer) {
     const referers = map.filter((m) => m.name === 'referer');
     if (referers.length > 1) remove('referer', 'repeated Referer headers removed');
-    else if (referers.length === 1 && !parseAbsoluteUrl(referers[0]!.value.toString('latin1'))) {
-      remove('referer', `Referer ${JSON.stringify(referers[0]!.value.toString('latin1').slice(0, 40))} removed (not a valid absolute http(s) URL)`);
+    else if (referers.length === 1 && !envoyRefererValid(referers[0]!.value.toString('latin1'))) {
+      remove('referer', `Referer ${JSON.stringify(referers[0]!.value.toString('latin1').slice(0, 40))} removed (Utility::isValidRefererValue)`);
     }
   }
   for (const n of INTERNAL_HEADERS_REMOVED) remove(n, `${n} removed (internal Envoy header from an external client)`);

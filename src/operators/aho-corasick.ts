@@ -1,0 +1,161 @@
+// Aho-Corasick automaton over bytes, for @pm / @pmFromFile: finds whether any phrase occurs as a
+// substring, in one pass over the input, whatever the number of phrases.
+//
+// Layout (built once at load time, read-only afterwards; the search allocates nothing):
+//  - the root has a dense 256-entry transition table (most steps start or restart there);
+//  - other states keep their children as a sorted run in shared typed arrays (edgeByte/edgeTarget),
+//    searched linearly when short, by bisection when long;
+//  - fail links as usual, plus `output[state]`: the phrase reported when the automaton is in that
+//    state (its own phrase if it ends one, otherwise the nearest phrase along the fail chain).
+// Case-insensitive mode folds ASCII letters only (C tolower() in the C locale, as ModSecurity).
+
+const ROOT = 0;
+const NONE = -1;
+
+/** ASCII lower-case folding table. */
+const FOLD: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) t[c] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  return t;
+})();
+
+const IDENTITY: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) t[c] = c;
+  return t;
+})();
+
+export class AhoCorasick {
+  /** The phrases, as given (duplicates after folding keep the first spelling). */
+  readonly phrases: readonly string[];
+  private readonly fold: Uint8Array;
+  private readonly rootNext = new Int32Array(256);
+  private readonly edgeStart: Int32Array; // per state: first edge index
+  private readonly edgeCount: Int32Array; // per state: number of edges
+  private readonly edgeByte: Uint8Array;
+  private readonly edgeTarget: Int32Array;
+  private readonly fail: Int32Array;
+  private readonly output: Int32Array; // phrase index or NONE
+
+  constructor(phrases: readonly string[], caseInsensitive = true) {
+    this.fold = caseInsensitive ? FOLD : IDENTITY;
+    const kept: string[] = [];
+
+    // 1. Trie with Map children (build time only).
+    const children: Array<Map<number, number>> = [new Map()];
+    const terminal: number[] = [NONE];
+    for (const phrase of phrases) {
+      if (phrase.length === 0) continue; // ModSecurity ignores empty phrases
+      let s = ROOT;
+      for (let i = 0; i < phrase.length; i++) {
+        const b = this.fold[phrase.charCodeAt(i) & 0xff]!;
+        let next = children[s]!.get(b);
+        if (next === undefined) {
+          next = children.length;
+          children.push(new Map());
+          terminal.push(NONE);
+          children[s]!.set(b, next);
+        }
+        s = next;
+      }
+      if (terminal[s] === NONE) {
+        terminal[s] = kept.length;
+        kept.push(phrase);
+      }
+    }
+    this.phrases = kept;
+
+    // 2. Flatten children into sorted edge runs.
+    const states = children.length;
+    let edges = 0;
+    for (const m of children) edges += m.size;
+    this.edgeStart = new Int32Array(states);
+    this.edgeCount = new Int32Array(states);
+    this.edgeByte = new Uint8Array(edges);
+    this.edgeTarget = new Int32Array(edges);
+    let e = 0;
+    for (let s = 0; s < states; s++) {
+      const sorted = [...children[s]!.entries()].sort((a, b) => a[0] - b[0]);
+      this.edgeStart[s] = e;
+      this.edgeCount[s] = sorted.length;
+      for (const [b, t] of sorted) {
+        this.edgeByte[e] = b;
+        this.edgeTarget[e++] = t;
+      }
+    }
+    this.rootNext.fill(ROOT);
+    for (const [b, t] of children[ROOT]!) this.rootNext[b] = t;
+
+    // 3. Fail links and outputs, breadth first.
+    this.fail = new Int32Array(states);
+    this.output = new Int32Array(states).fill(NONE);
+    const queue = new Int32Array(states);
+    let head = 0;
+    let tail = 0;
+    for (const t of children[ROOT]!.values()) {
+      this.fail[t] = ROOT;
+      this.output[t] = terminal[t]!;
+      queue[tail++] = t;
+    }
+    while (head < tail) {
+      const s = queue[head++]!;
+      for (const [b, t] of children[s]!) {
+        this.fail[t] = this.step(this.fail[s]!, b);
+        this.output[t] = terminal[t] !== NONE ? terminal[t]! : this.output[this.fail[t]!]!;
+        queue[tail++] = t;
+      }
+    }
+  }
+
+  /** Child of `s` on byte `b`, or NONE (non-root states). */
+  private child(s: number, b: number): number {
+    const start = this.edgeStart[s]!;
+    const count = this.edgeCount[s]!;
+    if (count <= 8) {
+      for (let e = start; e < start + count; e++) if (this.edgeByte[e] === b) return this.edgeTarget[e]!;
+      return NONE;
+    }
+    let lo = start;
+    let hi = start + count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.edgeByte[mid]!;
+      if (v === b) return this.edgeTarget[mid]!;
+      if (v < b) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return NONE;
+  }
+
+  /** The automaton's transition (goto, following fail links). */
+  private step(s: number, b: number): number {
+    while (s !== ROOT) {
+      const t = this.child(s, b);
+      if (t !== NONE) return t;
+      s = this.fail[s]!;
+    }
+    return this.rootNext[b]!;
+  }
+
+  /**
+   * Index (into `phrases`) of the first phrase found: the one ending earliest in the input, the
+   * longest when several end at the same byte. -1 when none occurs.
+   */
+  search(input: string): number {
+    if (this.phrases.length === 0) return -1;
+    const fold = this.fold;
+    let s = ROOT;
+    for (let i = 0; i < input.length; i++) {
+      s = this.step(s, fold[input.charCodeAt(i) & 0xff]!);
+      const out = this.output[s]!;
+      if (out !== NONE) return out;
+    }
+    return -1;
+  }
+
+  /** The first phrase found (see search()), or undefined. */
+  firstMatch(input: string): string | undefined {
+    const i = this.search(input);
+    return i < 0 ? undefined : this.phrases[i];
+  }
+}

@@ -1,0 +1,317 @@
+// Regex compilation shared by @rx, @verifyCC and regex selectors (ARGS:/^foo/).
+//
+// ModSecurity compiles with PCRE (dot matches newline). We compile once, at load time, with RE2
+// (linear time, no catastrophic backtracking) and hand it the value as a latin1 byte string: RE2
+// sees code points 0..255, so `\xe9` in a pattern matches the raw byte 0xE9 and `.` matches one
+// byte. Not multi-line: ^ and $ anchor at the start/end of the whole value only (ModSecurity v2 /
+// libmodsecurity built with --enable-regex-dollar-endonly); callers may ask for multi-line.
+//
+// A few PCRE escapes mean something else (or nothing) in RE2; they are rewritten first so the
+// semantics stay PCRE's: \s also matches \v (PCRE2 / PCRE >= 8.34), \h, \v (vertical space class),
+// \e, \Z, one-digit \xH. Constructs RE2 cannot express (lookaround, backreferences, possessive
+// quantifiers, atomic groups) are rejected with an error naming them, unless the rule id is in the
+// fallback allow-list: then V8's RegExp (backtracking!) is used and a note is emitted.
+import RE2 from 're2';
+
+export interface RegexOptions {
+  /** Rule id, for messages. */
+  ruleId?: number;
+  /** Allow the V8 RegExp fallback when RE2 rejects the pattern. */
+  fallbackAllowed?: boolean;
+  /** ^ and $ also match at line breaks (PCRE_MULTILINE; ModSecurity's @verifyCC uses it). */
+  multiline?: boolean;
+  /** Case-insensitive matching (ASCII letters; RE2 also folds latin1 letters). */
+  caseInsensitive?: boolean;
+}
+
+/** A compiled pattern. All offsets and strings are in the byte-string (latin1) domain. */
+export interface CompiledRegex {
+  /** The pattern as given. */
+  readonly source: string;
+  /** 're2', or 'v8' when the fallback was used. */
+  readonly engine: 're2' | 'v8';
+  /** Number of capture groups in the pattern (group 0 excluded). */
+  readonly groupCount: number;
+  /** Cheapest check: does the pattern match anywhere? */
+  test(input: string): boolean;
+  /** Groups of the leftmost match (index 0 = whole match; undefined = group did not take part), or null. */
+  exec(input: string): Array<string | undefined> | null;
+  /** Leftmost match starting at or after `from` (^, \b... still see the whole input). */
+  execFrom(input: string, from: number): { index: number; groups: Array<string | undefined> } | null;
+}
+
+/** Receives a message when a pattern falls back to V8 (default: process.emitWarning). */
+export type RegexNoteHandler = (message: string) => void;
+
+let noteHandler: RegexNoteHandler = (message) => process.emitWarning(message, { code: 'SIDEWALL_REGEX_FALLBACK' });
+
+export function setRegexNoteHandler(handler: RegexNoteHandler): void {
+  noteHandler = handler;
+}
+
+/** Thrown when a pattern cannot be compiled; the message names the offending construct. */
+export class RegexCompileError extends Error {
+  override readonly name = 'RegexCompileError';
+}
+
+// ---------------------------------------------------------------------------------------------
+// PCRE -> RE2 / V8 pattern rewriting.
+// ---------------------------------------------------------------------------------------------
+
+type Target = 're2' | 'v8';
+
+function isHexChar(c: string | undefined): boolean {
+  return c !== undefined && /^[0-9a-fA-F]$/.test(c);
+}
+
+/** Escapes a literal for use inside a V8 pattern (used for \Q...\E, which V8 lacks). */
+function escapeLiteral(s: string, inClass: boolean): string {
+  return s.replace(inClass ? /[\\\]^-]/g : /[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}
+
+/** Escapes whose PCRE meaning must be spelled out (same text works in RE2 and V8). */
+const CLASS_ESCAPES: Readonly<Record<string, { outside: string; inside?: string }>> = {
+  s: { outside: '[\\t-\\r ]', inside: '\\t-\\r ' }, // PCRE \s includes \v (0x0B); RE2's does not
+  S: { outside: '[^\\t-\\r ]' },
+  h: { outside: '[\\t \\xa0]', inside: '\\t \\xa0' }, // horizontal space
+  H: { outside: '[^\\t \\xa0]' },
+  v: { outside: '[\\n-\\r\\x85]', inside: '\\n-\\r\\x85' }, // PCRE \v is vertical space, not VT
+  V: { outside: '[^\\n-\\r\\x85]' },
+  e: { outside: '\\x1b', inside: '\\x1b' },
+};
+
+/**
+ * Rewrites PCRE-only syntax for the target engine. The scan tracks character classes and \Q...\E
+ * so escapes are only rewritten where they are escapes.
+ */
+export function translatePattern(pattern: string, target: Target): string {
+  let out = '';
+  let i = 0;
+  let inClass = false;
+  let classStart = false; // just after '[' or '[^': a ']' here is a literal
+  const n = pattern.length;
+  while (i < n) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < n) {
+      const e = pattern[i + 1]!;
+      classStart = false;
+      if (e === 'Q') {
+        // \Q...\E literal run: RE2 understands it, V8 needs it escaped.
+        const end = pattern.indexOf('\\E', i + 2);
+        const lit = pattern.slice(i + 2, end < 0 ? n : end);
+        // (Always closed with \E, so the pattern can be embedded in a larger one.)
+        out += target === 'v8' ? escapeLiteral(lit, inClass) : `\\Q${lit}\\E`;
+        i = end < 0 ? n : end + 2;
+        continue;
+      }
+      const special = CLASS_ESCAPES[e];
+      if (special !== undefined && (!inClass || special.inside !== undefined)) {
+        out += inClass ? special.inside : special.outside;
+        i += 2;
+        continue;
+      }
+      if (e === 'x' && pattern[i + 2] !== '{') {
+        // PCRE: \x takes up to two hex digits (\x5 = \x05, bare \x = NUL); RE2 wants exactly two.
+        let digits = '';
+        if (isHexChar(pattern[i + 2])) digits += pattern[i + 2];
+        if (digits.length === 1 && isHexChar(pattern[i + 3])) digits += pattern[i + 3];
+        out += '\\x' + digits.padStart(2, '0');
+        i += 2 + digits.length;
+        continue;
+      }
+      if (e === 'x' && target === 'v8') {
+        // \x{HH} -> \xHH (no 'u' flag in V8, and values above 0xFF cannot occur in byte strings)
+        const end = pattern.indexOf('}', i + 3);
+        const v = end < 0 ? NaN : parseInt(pattern.slice(i + 3, end), 16);
+        if (!Number.isNaN(v) && v <= 0xff) {
+          out += '\\x' + v.toString(16).padStart(2, '0');
+          i = end + 1;
+          continue;
+        }
+      }
+      if (!inClass && e === 'Z') {
+        // End of subject or before a final newline (RE2 has no lookahead: the newline is consumed).
+        out += target === 'v8' ? '(?=\\n?(?![\\s\\S]))' : '(?:\\n?\\z)';
+        i += 2;
+        continue;
+      }
+      if (target === 'v8' && !inClass && (e === 'A' || e === 'z')) {
+        // Subject bounds whatever the 'm' flag: nothing before / nothing after.
+        out += e === 'A' ? '(?<![\\s\\S])' : '(?![\\s\\S])';
+        i += 2;
+        continue;
+      }
+      out += c + e;
+      i += 2;
+      continue;
+    }
+    if (inClass) {
+      if (c === '[' && pattern[i + 1] === ':') {
+        // POSIX class [:alpha:] inside a bracket expression
+        const end = pattern.indexOf(':]', i + 2);
+        if (end > 0) {
+          out += pattern.slice(i, end + 2);
+          i = end + 2;
+          classStart = false;
+          continue;
+        }
+      }
+      if (c === ']' && !classStart) inClass = false;
+      classStart = false;
+      out += c;
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      i++;
+      if (pattern[i] === '^') {
+        out += '^';
+        i++;
+      }
+      classStart = true;
+      continue;
+    }
+    if (target === 'v8' && c === '(' && pattern.startsWith('(?P<', i)) {
+      out += '(?<'; // named group, Python spelling
+      i += 4;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
+
+/** Human name of the construct behind an RE2 syntax error, when we know it. */
+function describeRe2Error(message: string): string {
+  const table: Array<[RegExp, string]> = [
+    [/\(\?=/, 'lookahead (?=...)'],
+    [/\(\?!/, 'negative lookahead (?!...)'],
+    [/\(\?<=/, 'lookbehind (?<=...)'],
+    [/\(\?<!/, 'negative lookbehind (?<!...)'],
+    [/\(\?>/, 'atomic group (?>...)'],
+    [/\(\?\(/, 'conditional group (?(...)...)'],
+    [/\(\?[R0-9+-]/, 'recursion / subroutine call'],
+    [/\(\?x/, 'extended mode (?x)'],
+    [/invalid escape sequence: \\[1-9]/, 'backreference'],
+    [/invalid escape sequence: \\[gk]/, 'backreference'],
+    [/bad repetition operator: .*\+/, 'possessive quantifier'],
+    [/invalid escape sequence: \\[A-Za-z]/, 'PCRE-only escape'],
+  ];
+  for (const [re, name] of table) if (re.test(message)) return name;
+  return 'syntax RE2 does not support';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engines.
+// ---------------------------------------------------------------------------------------------
+
+function groupsOf(m: RegExpExecArray): Array<string | undefined> {
+  return Array.from(m);
+}
+
+interface EngineRegex {
+  lastIndex: number;
+  test(s: string): boolean;
+  exec(s: string): RegExpExecArray | null;
+}
+
+/**
+ * One class for both engines: they share the RegExp interface. The group count and the global
+ * (lastIndex-driven) instance are only built when first needed, to keep load time and memory low.
+ */
+class EngineBackedRegex implements CompiledRegex {
+  private readonly re: EngineRegex;
+  private reGlobal: EngineRegex | undefined;
+  private groups = -1;
+
+  constructor(
+    readonly source: string,
+    readonly engine: 're2' | 'v8',
+    private readonly translated: string,
+    private readonly flags: string,
+  ) {
+    this.re = this.make(translated, flags);
+  }
+
+  private make(src: string, flags: string): EngineRegex {
+    return this.engine === 're2' ? new RE2(src, flags) : new RegExp(src, flags);
+  }
+
+  get groupCount(): number {
+    if (this.groups < 0) {
+      // An alternation with the empty string always matches "" and reports every group.
+      const m = this.make(`(?:${this.translated})|`, this.flags).exec('');
+      this.groups = m === null ? 0 : m.length - 1;
+    }
+    return this.groups;
+  }
+
+  test(input: string): boolean {
+    return this.re.test(input);
+  }
+
+  exec(input: string): Array<string | undefined> | null {
+    const m = this.re.exec(input);
+    return m === null ? null : groupsOf(m);
+  }
+
+  execFrom(input: string, from: number): { index: number; groups: Array<string | undefined> } | null {
+    this.reGlobal ??= this.make(this.translated, this.flags + 'g');
+    this.reGlobal.lastIndex = from;
+    const m = this.reGlobal.exec(input);
+    return m === null ? null : { index: m.index, groups: groupsOf(m) };
+  }
+}
+
+/** Leading PCRE option setting such as (?i) or (?is), which V8 (Node 20) does not accept inline. */
+function splitLeadingFlags(pattern: string): { flags: string; rest: string } {
+  const m = /^\(\?([imsx]+)\)/.exec(pattern);
+  return m === null ? { flags: '', rest: pattern } : { flags: m[1]!, rest: pattern.slice(m[0].length) };
+}
+
+function ruleLabel(ruleId: number | undefined): string {
+  return ruleId ? `rule ${ruleId}: ` : '';
+}
+
+/**
+ * Compiles a SecLang regex once (load time). Throws RegexCompileError naming the construct when
+ * neither RE2 nor (if allowed) the V8 fallback accept it.
+ */
+export function compileRegex(pattern: string, options: RegexOptions = {}): CompiledRegex {
+  let flags = 's';
+  if (options.multiline) flags += 'm';
+  if (options.caseInsensitive) flags += 'i';
+  let re2Message: string;
+  try {
+    return new EngineBackedRegex(pattern, 're2', translatePattern(pattern, 're2'), flags);
+  } catch (e) {
+    re2Message = (e as Error).message;
+  }
+  const construct = describeRe2Error(re2Message);
+  const shown = pattern.length > 120 ? pattern.slice(0, 117) + '...' : pattern;
+  if (!options.fallbackAllowed) {
+    throw new RegexCompileError(
+      `${ruleLabel(options.ruleId)}RE2 cannot compile the pattern /${shown}/: ${construct} is not supported ` +
+        `(${re2Message}); rewrite it, or allow the V8 fallback for this rule id`,
+    );
+  }
+  const lead = splitLeadingFlags(pattern);
+  let v8Flags = flags;
+  for (const f of lead.flags) if (f !== 'x' && !v8Flags.includes(f)) v8Flags += f;
+  try {
+    const re = new EngineBackedRegex(pattern, 'v8', translatePattern(lead.rest, 'v8'), v8Flags);
+    noteHandler(
+      `${ruleLabel(options.ruleId)}pattern /${shown}/ uses ${construct}, which RE2 rejects (${re2Message}); ` +
+        'using the V8 RegExp fallback (backtracking engine)',
+    );
+    return re;
+  } catch (e) {
+    throw new RegexCompileError(
+      `${ruleLabel(options.ruleId)}pattern /${shown}/ rejected by RE2 (${construct}: ${re2Message}) ` +
+        `and by the V8 fallback (${(e as Error).message})`,
+    );
+  }
+}

@@ -1,0 +1,33 @@
+// @rx: regular expression match (RE2, compiled once at load time; see regex.ts).
+import { compileRegex, type CompiledRegex } from './regex.js';
+import type { Operator, OperatorFactory, OperatorTx } from './types.js';
+import { preparedOperator } from './util.js';
+
+/** TX:0..9 are the capture slots ModSecurity rules use. */
+export const MAX_CAPTURES = 10;
+
+/** Stores the groups of a match as TX:0..n (n = the pattern's groups, at most 9); '' for groups that did not match. */
+function storeCaptures(tx: OperatorTx, groups: Array<string | undefined>, groupCount: number): void {
+  const last = Math.min(groupCount, MAX_CAPTURES - 1);
+  for (let i = 0; i <= last; i++) tx.setCapture(i, groups[i] ?? '');
+}
+
+function evaluateRx(re: CompiledRegex, tx: OperatorTx, input: string): boolean {
+  if (!tx.captureEnabled) return re.test(input); // cheapest call when nothing is captured
+  const groups = re.exec(input);
+  if (groups === null) return false;
+  storeCaptures(tx, groups, re.groupCount);
+  return true;
+}
+
+export const rxFactory: OperatorFactory = (init): Operator => {
+  // ModSecurity: an empty (static) pattern matches everything and captures nothing.
+  if (init.expand === null && init.arg === '') return { evaluate: () => true };
+  const fallbackAllowed = init.options.regexFallbackRuleIds?.has(init.ruleId) ?? false;
+  return preparedOperator(
+    init,
+    // An empty macro expansion is compiled as ".*", like ModSecurity's Regex class does.
+    (pattern) => compileRegex(pattern === '' ? '.*' : pattern, { ruleId: init.ruleId, fallbackAllowed }),
+    evaluateRx,
+  );
+};
