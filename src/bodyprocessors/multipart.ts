@@ -27,9 +27,11 @@
 // files are written), FILES_COMBINED_SIZE (when there are files), MULTIPART_PART_HEADERS
 // name→"Header: value" per header line, MULTIPART_NAME / MULTIPART_FILENAME (v3 keeps every value
 // seen in a Content-Disposition as a collection; they are stored both as collection entries and as
-// the scalar holding the last one), and every MULTIPART_* flag as '0'/'1' (UNMATCHED_BOUNDARY:
-// 1 when an unmatched boundary was seen, else 2 when a second boundary matched, else 0, so both
-// "@eq 1" and "!@eq 0" rules keep working). MULTIPART_STRICT_ERROR is the OR of the others except
+// the scalar holding the last one), and every MULTIPART_* flag as '0'/'1', except
+// UNMATCHED_BOUNDARY which keeps ModSecurity's last-event value: 1 after a line that looks like a
+// boundary but is not ours, 2 after any matching boundary past the first (so it ends as 2 on every
+// complete body with two or more boundary lines; the recommended rule 200004 tests "@eq 1").
+// MULTIPART_STRICT_ERROR is the OR of the others except
 // UNMATCHED_BOUNDARY and CRLF_LF_LINES, plus fatal errors. SecUploadFileLimit: files past it are
 // counted but not listed, MULTIPART_FILE_LIMIT_EXCEEDED=1 and an error (v3). SecRequestBodyNoFilesLimit:
 // header bytes + form values over it is an error. A missing final boundary is an error unless the
@@ -47,8 +49,8 @@ export interface MultipartFlags {
   boundaryQuoted: number;
   lfLine: number;
   crlfLine: number;
+  /** 0, 1 (a line looked like a boundary but was not ours) or 2 (a later boundary matched). */
   unmatchedBoundary: number;
-  secondBoundary: number;
   boundaryWhitespace: number;
   missingSemicolon: number;
   invalidQuoting: number;
@@ -145,7 +147,7 @@ function chomp(s: string): string {
 export function newFlags(): MultipartFlags {
   return {
     error: 0, dataBefore: 0, dataAfter: 0, headerFolding: 0, boundaryQuoted: 0, lfLine: 0, crlfLine: 0,
-    unmatchedBoundary: 0, secondBoundary: 0, boundaryWhitespace: 0, missingSemicolon: 0, invalidQuoting: 0,
+    unmatchedBoundary: 0, boundaryWhitespace: 0, missingSemicolon: 0, invalidQuoting: 0,
     invalidPart: 0, invalidHeaderFolding: 0, fileLimitExceeded: 0,
   };
 }
@@ -447,7 +449,8 @@ export function parseMultipart(contentType: string | undefined, body: string, op
         const eff = effLen(body, s, e, blen + 3);
         if (eff >= blen + 2 && body.startsWith(boundary, s + 2)) {
           let be = s + 2 + blen;
-          if (boundaryCount > 0) flags.secondBoundary = 1;
+          // As ModSecurity: any boundary after the first sets 2, hiding an earlier 1.
+          if (boundaryCount > 0) flags.unmatchedBoundary = 2;
           let isFinal = false;
           if (body.charCodeAt(be) === 0x2d && body.charCodeAt(be + 1) === 0x2d) {
             isFinal = true;
@@ -582,7 +585,7 @@ export function processMultipart(tx: Transaction, body: string): string | null {
   );
   const f = r.flags;
   const set = (name: string, v: number | boolean): void => tx.setScalar(name, v ? '1' : '0');
-  tx.setScalar('MULTIPART_UNMATCHED_BOUNDARY', f.unmatchedBoundary ? '1' : f.secondBoundary ? '2' : '0');
+  tx.setScalar('MULTIPART_UNMATCHED_BOUNDARY', String(f.unmatchedBoundary));
   set('MULTIPART_DATA_BEFORE', f.dataBefore);
   set('MULTIPART_DATA_AFTER', f.dataAfter);
   set('MULTIPART_BOUNDARY_QUOTED', f.boundaryQuoted);
