@@ -314,14 +314,14 @@ test('multipart: every flag is set, to "0" on a clean body', () => {
 
 test('multipart: fields, files and their variables as ModSecurity v3 names them; clean body sets no flag', () => {
   const rules = `SecRule ARGS_POST:user "@streq alice" "id:10,phase:2,pass,log"
-SecRule FILES:shell.php "@streq shell.php" "id:12,phase:2,pass,log"
+SecRule FILES:upload "@streq shell.php" "id:12,phase:2,pass,log"
 SecRule FILES_NAMES:upload "@streq upload" "id:13,phase:2,pass,log"
 SecRule FILES_COMBINED_SIZE "@eq 10" "id:15,phase:2,pass,log"
 SecRule MULTIPART_PART_HEADERS:upload "@rx ^Content-Type: text/plain$" "id:16,phase:2,pass,log"
 SecRule MULTIPART_PART_HEADERS:user "@rx ^Content-Disposition: form-data; name=\\"user\\"$" "id:17,phase:2,pass,log"
 SecRule MULTIPART_FILENAME "@streq b.txt" "id:18,phase:2,pass,log"
 SecRule MULTIPART_NAME "@streq second" "id:19,phase:2,pass,log"
-SecRule FILES_TMP_CONTENT:shell.php "@streq <?php x;" "id:20,phase:2,pass,log"
+SecRule FILES_TMP_CONTENT:upload "@streq <?php x;" "id:20,phase:2,pass,log"
 SecRule &ARGS_POST "@eq 2" "id:21,phase:2,pass,log"
 SecRule &FILES "@eq 2" "id:22,phase:2,pass,log"
 SecRule REQBODY_PROCESSOR "@streq MULTIPART" "id:23,phase:2,pass,log"

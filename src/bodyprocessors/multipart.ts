@@ -22,8 +22,9 @@
 // the next boundary. filename="" is a form field, as in v3.
 //
 // Variables: ARGS_POST name→value (SecArgumentsLimit honoured: refusing an argument stops with an
-// error), FILES filename→filename (v3 keys FILES by the file name), FILES_NAMES name→name,
-// FILES_SIZES name→size, FILES_TMP_CONTENT filename→content, FILES_TMPNAMES ""→"" (no temporary
+// error), FILES name→filename (part name as key: v2, and v3 since PR #2379 / issue #2377),
+// FILES_NAMES name→name, FILES_SIZES name→size, FILES_TMP_CONTENT name→content (v3 PR #2831;
+// kept even without SecTmpSaveUploadedFiles: it is a slice of the body), FILES_TMPNAMES ""→"" (no temporary
 // files are written), FILES_COMBINED_SIZE (when there are files), MULTIPART_PART_HEADERS
 // name→"Header: value" per header line, MULTIPART_NAME / MULTIPART_FILENAME (v3 keeps every value
 // seen in a Content-Disposition as a collection; they are stored both as collection entries and as
@@ -562,10 +563,10 @@ export function processMultipart(tx: Transaction, body: string): string | null {
         return false;
       },
       file(name, filename, content) {
-        tx.addToCollection('FILES', filename, filename);
+        tx.addToCollection('FILES', name, filename);
         tx.addToCollection('FILES_NAMES', name, name);
         tx.addToCollection('FILES_SIZES', name, String(content.length));
-        tx.addToCollection('FILES_TMP_CONTENT', filename, content);
+        tx.addToCollection('FILES_TMP_CONTENT', name, content);
         tx.addToCollection('FILES_TMPNAMES', '', '');
         combined += content.length;
         tx.setScalar('FILES_COMBINED_SIZE', String(combined));

@@ -4,6 +4,7 @@ import type { VariableDef, KV } from '../variables/types.js';
 import type { Macro } from './macro.js';
 import type { Transaction } from './transaction.js';
 import type { TransformNode } from './transform-pipeline.js';
+import type { PrefilterSlot } from './prefilter.js';
 
 export type Disruptive = 'pass' | 'deny' | 'drop' | 'block' | 'allow' | 'redirect' | 'proxy';
 export type AllowScope = 'all' | 'phase' | 'request';
@@ -49,6 +50,8 @@ export class Rule {
   operatorArg = '';
   negated = false;
   pipeline: TransformNode | null = null;
+  /** Batched RE2.Set slot for a static @rx (see prefilter.ts). */
+  prefilter: PrefilterSlot | null = null;
   multiMatch = false;
   capture = false;
 
@@ -157,7 +160,14 @@ export class Rule {
   }
 
   private runOperator(tx: Transaction, target: Target, kv: KV | null, value: string): boolean {
-    let r = this.operator.evaluate(tx, value);
+    let r: boolean;
+    const pf = this.prefilter;
+    if (pf !== null) {
+      const hits = tx.prefilterHits(pf.group, value);
+      r = hits === null || hits[pf.index] === 1 ? this.operator.evaluate(tx, value) : false;
+    } else {
+      r = this.operator.evaluate(tx, value);
+    }
     if (this.negated) r = !r;
     if (!r) return false;
     const name = kv === null || !target.def.keyed ? target.name : target.name + ':' + kv.key;

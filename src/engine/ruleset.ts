@@ -6,6 +6,7 @@ import { parseIdRanges } from '../actions/ctl.js';
 import { Marker, Rule } from './rule.js';
 import { addTargets, compileExclusions, RuleCompiler, type DefaultActions } from './compiler.js';
 import { PipelineInterner } from './transform-pipeline.js';
+import { buildPrefilters } from './prefilter.js';
 import type { TxEngineMode } from './transaction.js';
 
 export type PhaseItem = Rule | Marker;
@@ -94,7 +95,11 @@ export class RuleSet {
       }
       for (const [id, r] of this.rulesById) if (this.removals.some((f) => f(r))) this.rulesById.delete(id);
     }
+    this.prefilterStats = buildPrefilters(this.rulesById.values());
   }
+
+  /** How many RE2.Set prefilter groups were built and how many rules they cover. */
+  prefilterStats = { groups: 0, rules: 0 };
 
   private addDirective(d: Directive): void {
     const name = d.name.toLowerCase();

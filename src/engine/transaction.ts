@@ -6,6 +6,7 @@ import type { OperatorTx } from '../operators/types.js';
 import type { Exclusion, Rule } from './rule.js';
 import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
+import type { PrefilterGroup } from './prefilter.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
@@ -62,6 +63,7 @@ export class Transaction implements OperatorTx {
   private argsCache: KV[] | null = null;
   private readonly namesCache = new Map<string, KV[]>();
   private readonly tcache: Array<Map<string, string> | undefined> = [];
+  private readonly pcache: Array<Map<string, Uint8Array | null> | undefined> = [];
 
   constructor(
     readonly ruleset: RuleSet,
@@ -230,6 +232,28 @@ export class Transaction implements OperatorTx {
     return out;
   }
 
+  /** Which patterns of a prefilter group match `value` (cached per value); null = set failed, test individually. */
+  prefilterHits(group: PrefilterGroup, value: string): Uint8Array | null {
+    let cache = this.pcache[group.id];
+    if (cache === undefined) {
+      cache = new Map();
+      this.pcache[group.id] = cache;
+    } else {
+      const hit = cache.get(value);
+      if (hit !== undefined) return hit;
+    }
+    let hits: Uint8Array | null;
+    try {
+      const matched = group.set.match(value);
+      hits = new Uint8Array(group.size);
+      for (let i = 0; i < matched.length; i++) hits[matched[i]!] = 1;
+    } catch {
+      hits = null; // e.g. RE2.Set out of memory on a huge value: fall back to the single regexes
+    }
+    cache.set(value, hits);
+    return hits;
+  }
+
   // ---- ctl removals ----
 
   isRuleRemoved(rule: Rule): boolean {
@@ -285,7 +309,8 @@ export class Transaction implements OperatorTx {
     this.setScalar('PATH_INFO', pathInfo);
     this.setScalar('REQUEST_FILENAME', pathInfo);
     const slash = Math.max(pathInfo.lastIndexOf('/'), pathInfo.lastIndexOf('\\'));
-    if (slash >= 0 && pathInfo.length > slash + 1) this.setScalar('REQUEST_BASENAME', pathInfo.slice(slash + 1));
+    // The last path segment ('' for "/"), as Coraza and current libmodsecurity expose it.
+    this.setScalar('REQUEST_BASENAME', slash >= 0 ? pathInfo.slice(slash + 1) : pathInfo);
     let parsedUri = decoded;
     if (decoded.length > 0 && decoded[0] !== '/') {
       // absolute-form: strip scheme://authority

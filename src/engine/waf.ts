@@ -183,9 +183,11 @@ export class Waf {
       body = body.subarray(0, rs.requestBodyLimit);
     }
     const bytes = body.toString('latin1');
-    tx.setScalar('REQUEST_BODY', bytes);
-    tx.setScalar('REQUEST_BODY_LENGTH', String(bytes.length));
     const name = tx.requestBodyProcessor ?? tx.getScalar('REQBODY_PROCESSOR') ?? null;
+    // REQUEST_BODY holds the raw body except when XML or MULTIPART parsing exposes the content
+    // instead (Coraza semantics, which CRS's regression tests expect: 944100-11 vs 934210-13).
+    if ((name !== 'XML' && name !== 'MULTIPART') || tx.forceRequestBodyVariable) tx.setScalar('REQUEST_BODY', bytes);
+    tx.setScalar('REQUEST_BODY_LENGTH', String(bytes.length));
     let error: string | null = null;
     if (name !== null) {
       const processor = getBodyProcessor(name);

@@ -1,5 +1,5 @@
 // @rx: regular expression match (RE2, compiled once at load time; see regex.ts).
-import { compileRegex, type CompiledRegex } from './regex.js';
+import { compileRegex, translatePattern, type CompiledRegex } from './regex.js';
 import type { Operator, OperatorFactory, OperatorTx } from './types.js';
 import { preparedOperator } from './util.js';
 
@@ -13,7 +13,9 @@ function storeCaptures(tx: OperatorTx, groups: Array<string | undefined>, groupC
 }
 
 function evaluateRx(re: CompiledRegex, tx: OperatorTx, input: string): boolean {
-  if (!tx.captureEnabled) return re.test(input); // cheapest call when nothing is captured
+  // test() runs RE2's DFA; exec() needs the slower submatch engine, so pay for it only on a match.
+  if (!re.test(input)) return false;
+  if (!tx.captureEnabled) return true;
   const groups = re.exec(input);
   if (groups === null) return false;
   storeCaptures(tx, groups, re.groupCount);
@@ -24,6 +26,13 @@ export const rxFactory: OperatorFactory = (init): Operator => {
   // ModSecurity: an empty (static) pattern matches everything and captures nothing.
   if (init.expand === null && init.arg === '') return { evaluate: () => true };
   const fallbackAllowed = init.options.regexFallbackRuleIds?.has(init.ruleId) ?? false;
+  if (init.expand === null) {
+    const re = compileRegex(init.arg, { ruleId: init.ruleId, fallbackAllowed });
+    return {
+      evaluate: (tx, input) => evaluateRx(re, tx, input),
+      prefilterPattern: re.engine === 're2' ? translatePattern(init.arg, 're2') : undefined,
+    };
+  }
   return preparedOperator(
     init,
     // An empty macro expansion is compiled as ".*", like ModSecurity's Regex class does.

@@ -32,6 +32,12 @@ export interface OperatorCompileOptions {
 /** A compiled operator. `input` is a byte string (one char per byte, latin1). */
 export interface Operator {
   evaluate(tx: OperatorTx, input: string): boolean;
+  /**
+   * For a static @rx compiled by RE2: the RE2 pattern (flags 's'). The engine may batch such
+   * patterns into one RE2.Set per transformation pipeline and skip `evaluate` when the set
+   * reports no match — a pure optimisation, `evaluate` stays the reference.
+   */
+  readonly prefilterPattern?: string;
 }
 
 /** Builds an operator at load time; throws an Error with a clear message for a bad argument. */
