@@ -200,3 +200,31 @@ test('request body limit with Reject denies in On mode', () => {
   assert.equal(v.action, 'deny');
   assert.equal(v.status, 413);
 });
+
+test('8 MB body with SecRequestBodyLimit 1 MB: Reject denies, ProcessPartial inspects the first 1 MB, detect reports', () => {
+  const big = Buffer.alloc(8 * 1024 * 1024, 'a');
+  big.write('x=attack&', 0, 'latin1');
+  const headers: Array<[string, string]> = [['Host', 'h'], ['Content-Type', 'application/x-www-form-urlencoded']];
+  const limits = 'SecRequestBodyLimit 1048576\nSecRequestBodyNoFilesLimit 1048576\n';
+  const rule = 'SecRule ARGS_POST:x "@streq attack" "id:150,phase:2,pass"\n';
+  const t0 = Date.now();
+  const rejected = load(BASE + limits + 'SecRequestBodyLimitAction Reject\n' + rule).evaluate(req({ method: 'POST', headers, body: big }));
+  assert.equal(rejected.action, 'deny');
+  assert.equal(rejected.status, 413);
+  const partial = load(BASE + limits + 'SecRequestBodyLimitAction ProcessPartial\n' + rule).evaluate(req({ method: 'POST', headers, body: big }));
+  assert.equal(partial.action, 'allow');
+  assert.deepEqual(partial.ruleIds, [150]);
+  const detected = load(BASE + limits + 'SecRequestBodyLimitAction Reject\n' + rule, 'detect').evaluate(req({ method: 'POST', headers, body: big }));
+  assert.equal(detected.action, 'detect');
+  assert.equal(detected.status, 413);
+  assert.deepEqual(detected.ruleIds, [150]);
+  assert.ok(Date.now() - t0 < 5000, 'bounded time');
+});
+
+test('SecRequestBodyNoFilesLimit bounds non-multipart bodies', () => {
+  const v = load(BASE + 'SecRequestBodyNoFilesLimit 100\nSecRequestBodyLimitAction Reject\n').evaluate(
+    req({ method: 'POST', headers: [['Host', 'h'], ['Content-Type', 'application/json']], body: Buffer.alloc(200, ' ') }),
+  );
+  assert.equal(v.action, 'deny');
+  assert.equal(v.status, 413);
+});

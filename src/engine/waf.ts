@@ -170,20 +170,28 @@ export class Waf {
       tx.setScalar('REQBODY_PROCESSOR_ERROR', '0');
       return;
     }
-    if (rs.requestBodyLimit > 0 && body.length > rs.requestBodyLimit) {
+    const name = tx.requestBodyProcessor ?? tx.getScalar('REQBODY_PROCESSOR') ?? null;
+    // SecRequestBodyNoFilesLimit bounds everything but multipart (whose file parts it excludes;
+    // the multipart processor checks the non-file part itself).
+    let limit = rs.requestBodyLimit;
+    if (name !== 'MULTIPART' && rs.requestBodyNoFilesLimit > 0 && (limit === 0 || rs.requestBodyNoFilesLimit < limit)) {
+      limit = rs.requestBodyNoFilesLimit;
+    }
+    if (limit > 0 && body.length > limit) {
       tx.setScalar('INBOUND_DATA_ERROR', '1');
       if (rs.requestBodyLimitAction === 'Reject') {
         const intr: Interruption = { ruleId: 0, action: 'deny', status: 413, redirectUrl: null };
         if (tx.mode === 'On') {
           tx.interruption = intr;
           tx.interrupted = true;
-        } else if (tx.wouldInterrupt === null) tx.wouldInterrupt = intr;
-        return;
+          return;
+        }
+        // DetectionOnly: report the would-be rejection and still inspect what fits in the limit.
+        if (tx.wouldInterrupt === null) tx.wouldInterrupt = intr;
       }
-      body = body.subarray(0, rs.requestBodyLimit);
+      body = body.subarray(0, limit);
     }
     const bytes = body.toString('latin1');
-    const name = tx.requestBodyProcessor ?? tx.getScalar('REQBODY_PROCESSOR') ?? null;
     // REQUEST_BODY holds the raw body except when XML or MULTIPART parsing exposes the content
     // instead (Coraza semantics, which CRS's regression tests expect: 944100-11 vs 934210-13).
     if ((name !== 'XML' && name !== 'MULTIPART') || tx.forceRequestBodyVariable) tx.setScalar('REQUEST_BODY', bytes);

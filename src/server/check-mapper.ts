@@ -162,6 +162,7 @@ export function mapCheckRequest(msg: CheckRequestMsg | null | undefined): Mapped
   const headers: Array<[string, string]> = [];
   let requestId = '';
   let authority = '';
+  let sawAuthority = false; // an empty Host still reaches the rules as an empty header
   let pseudoMethod = '';
   let pseudoPath = '';
   let hasHost = false;
@@ -176,8 +177,10 @@ export function mapCheckRequest(msg: CheckRequestMsg | null | undefined): Mapped
       const raw = hv.raw_value;
       const value = raw && raw.length > 0 ? raw.toString('latin1') : toByteString(hv.value);
       if (key.charCodeAt(0) === 58 /* ':' */) {
-        if (key === ':authority') authority = value;
-        else if (key === ':method') pseudoMethod = value;
+        if (key === ':authority') {
+          authority = value;
+          sawAuthority = true;
+        } else if (key === ':method') pseudoMethod = value;
         else if (key === ':path') pseudoPath = value;
         continue;
       }
@@ -194,8 +197,10 @@ export function mapCheckRequest(msg: CheckRequestMsg | null | undefined): Mapped
     for (const key in map) {
       const utf8 = map[key]!;
       if (key.charCodeAt(0) === 58 /* ':' */) {
-        if (key === ':authority') authority = toByteString(utf8);
-        else if (key === ':method') pseudoMethod = toByteString(utf8);
+        if (key === ':authority') {
+          authority = toByteString(utf8);
+          sawAuthority = true;
+        } else if (key === ':method') pseudoMethod = toByteString(utf8);
         else if (key === ':path') pseudoPath = toByteString(utf8);
         continue;
       }
@@ -214,7 +219,7 @@ export function mapCheckRequest(msg: CheckRequestMsg | null | undefined): Mapped
 
   // http.host is Envoy's :authority (UTF-8 string); prefer it, the header is the fallback.
   if (http.host) authority = toByteString(http.host);
-  if (!hasHost && authority !== '') headers.unshift(['host', authority]);
+  if (!hasHost && (authority !== '' || sawAuthority)) headers.unshift(['host', authority]);
 
   let uri = http.path ? toByteString(http.path) : pseudoPath;
   if (uri === '' && method === 'CONNECT') uri = authority; // CONNECT has no :path, the target is authority-form
