@@ -30,8 +30,11 @@ function req(contentType: string | null, body: string | Buffer, over: Partial<Ht
   };
 }
 
+// Limits well above the hostile bodies below, so the processors' own bounds are what is tested.
 const BASE = `SecRuleEngine On
 SecRequestBodyAccess On
+SecRequestBodyLimit 33554432
+SecRequestBodyNoFilesLimit 33554432
 SecRule REQUEST_HEADERS:Content-Type "@rx ^application/json" "id:1,phase:1,pass,nolog,t:lowercase,ctl:requestBodyProcessor=JSON"
 SecRule REQUEST_HEADERS:Content-Type "@rx ^(?:application(?:/soap\\+|/)|text/)xml" "id:2,phase:1,pass,nolog,t:lowercase,ctl:requestBodyProcessor=XML"
 SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,pass,log,msg:'%{REQBODY_ERROR_MSG}'"

@@ -12,6 +12,7 @@ import type { Operator, OperatorInit, OperatorTx } from '../src/operators/types.
 import { AhoCorasick } from '../src/operators/aho-corasick.js';
 import { compileRegex, RegexCompileError, setRegexNoteHandler, translatePattern } from '../src/operators/regex.js';
 import { luhn } from '../src/operators/verify-cc.js';
+import { cString, json2bin } from './helpers/seclang-vectors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Vector decoding (mirrors ModSecurity's harness; duplicated in transformations.test.ts on purpose
@@ -22,36 +23,6 @@ import { luhn } from '../src/operators/verify-cc.js';
 //   literal \uHHHH (sscanf %4x), is replaced, all occurrences at once, by the low byte of its value.
 // ---------------------------------------------------------------------------------------------
 
-function cString(value: string): string {
-  const bytes = Buffer.from(value, 'utf8').toString('latin1');
-  const nul = bytes.indexOf('\0');
-  return nul < 0 ? bytes : bytes.slice(0, nul);
-}
-
-function scanHex(digits: string): number | undefined {
-  const m = /^[0-9a-fA-F]+/.exec(digits);
-  return m ? parseInt(m[0], 16) : undefined;
-}
-
-function replaceAllC(s: string, search: string, ch: string): string {
-  let pos = 0;
-  for (;;) {
-    pos = s.indexOf(search, pos);
-    if (pos < 0) return s;
-    s = s.slice(0, pos) + ch + s.slice(pos + search.length);
-  }
-}
-
-function json2bin(s: string): string {
-  let p = 0; // sscanf failures leave the (reused) variable unchanged
-  for (const re of [/\\x([a-zA-Z0-9]{2})/, /\\u([a-zA-Z0-9]{4})/]) {
-    for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-      p = scanHex(m[1]!) ?? p;
-      s = replaceAllC(s, m[0], String.fromCharCode(p & 0xff));
-    }
-  }
-  return s;
-}
 
 // ---------------------------------------------------------------------------------------------
 // A fake transaction.

@@ -17,34 +17,35 @@ function hexVal(c: number): number {
 
 const decodeState = { invalid: false };
 
-/** Non-strict URL decoding of a byte string; sets decodeState.invalid on bad escapes. */
-export function urlDecodeNonStrict(s: string): string {
-  let i = s.indexOf('%');
-  const plus = s.indexOf('+');
-  if (i < 0 && plus < 0) return s;
+/** %XX decoding; '+' → space when `plusIsSpace`; records invalid escapes in decodeState. */
+function percentDecode(s: string, plusIsSpace: boolean): string {
+  if (s.indexOf('%') < 0 && (!plusIsSpace || s.indexOf('+') < 0)) return s;
   let out = '';
   let start = 0;
   const n = s.length;
-  for (i = 0; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c === 43 /* + */) {
+    if (c === 43 /* + */ && plusIsSpace) {
       out += s.slice(start, i) + ' ';
       start = i + 1;
     } else if (c === 37 /* % */) {
-      if (i + 2 < n) {
-        const h = hexVal(s.charCodeAt(i + 1));
-        const l = hexVal(s.charCodeAt(i + 2));
-        if (h >= 0 && l >= 0) {
-          out += s.slice(start, i) + String.fromCharCode(h * 16 + l);
-          i += 2;
-          start = i + 1;
-          continue;
-        }
+      const h = i + 2 < n ? hexVal(s.charCodeAt(i + 1)) : -1;
+      const l = i + 2 < n ? hexVal(s.charCodeAt(i + 2)) : -1;
+      if (h >= 0 && l >= 0) {
+        out += s.slice(start, i) + String.fromCharCode(h * 16 + l);
+        i += 2;
+        start = i + 1;
+      } else {
+        decodeState.invalid = true;
       }
-      decodeState.invalid = true;
     }
   }
   return out + s.slice(start);
+}
+
+/** Non-strict URL decoding of a byte string ('+' → space, invalid % kept). */
+export function urlDecodeNonStrict(s: string): string {
+  return percentDecode(s, true);
 }
 
 export function parseUrlEncoded(body: string, separator = '&'): UrlEncodedResult {
@@ -65,22 +66,5 @@ export function parseUrlEncoded(body: string, separator = '&'): UrlEncodedResult
 
 /** %XX decoding only ('+' kept), as ModSecurity's uri_decode for REQUEST_URI/REQUEST_FILENAME. */
 export function uriDecode(s: string): string {
-  let i = s.indexOf('%');
-  if (i < 0) return s;
-  let out = s.slice(0, i);
-  const n = s.length;
-  let start = i;
-  for (; i < n; i++) {
-    if (s.charCodeAt(i) !== 37) continue;
-    if (i + 2 < n) {
-      const h = hexVal(s.charCodeAt(i + 1));
-      const l = hexVal(s.charCodeAt(i + 2));
-      if (h >= 0 && l >= 0) {
-        out += s.slice(start, i) + String.fromCharCode(h * 16 + l);
-        i += 2;
-        start = i + 1;
-      }
-    }
-  }
-  return out + s.slice(start);
+  return percentDecode(s, false);
 }

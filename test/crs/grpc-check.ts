@@ -2,20 +2,9 @@
 // (self-contained: it loads the vendored protos itself with the project's loader options).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../helpers/shared.js';
-
-export const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: Number,
-  enums: String,
-  bytes: Buffer,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [join(REPO_ROOT, 'proto')],
-};
-
-export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
+// Same protos and loader options as the server, so both sides agree on every message shape.
+import { AUTHORIZATION_SERVICE, LOADER_OPTIONS } from '../../src/server/proto.js';
+export { AUTHORIZATION_SERVICE, LOADER_OPTIONS };
 
 export interface CheckResult {
   /** google.rpc.Status code in the CheckResponse (0 OK, 7 PERMISSION_DENIED...). */
