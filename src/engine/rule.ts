@@ -113,7 +113,6 @@ export class Rule {
         if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
         if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
         if (this.test(tx, target, kv, kv.value)) matched = true;
-        if (tx.interrupted) return false;
       }
     }
     if (!matched) return false;

@@ -8,6 +8,7 @@ import { addTargets, compileExclusions, RuleCompiler, type DefaultActions } from
 import { PipelineInterner } from './transform-pipeline.js';
 import { buildPrefilters } from './prefilter.js';
 import type { TxEngineMode } from './transaction.js';
+import type { ActionCompileContext } from '../actions/types.js';
 
 export type PhaseItem = Rule | Marker;
 
@@ -250,13 +251,7 @@ export class RuleSet {
         }
         continue;
       }
-      this.compiler.applyAction(probe, a, {
-        loc,
-        addTransformation: () => {},
-        setChained: () => {},
-        compileExclusions: () => [],
-        warn: (m) => this.warn(m),
-      });
+      this.compiler.applyAction(probe, a, this.actionContext(loc));
     }
     if (phaseSpec === undefined) throw new SecLangError('SecDefaultAction needs a phase action', loc);
     if (probe.disruptive === null) throw new SecLangError('SecDefaultAction needs a disruptive action (pass, deny, ...)', loc);
@@ -269,6 +264,17 @@ export class RuleSet {
       transformations,
       specs,
     });
+  }
+
+  /** Context for actions applied outside a SecRule (defaults, updates): t: and chain are handled by the caller. */
+  private actionContext(loc: SourceLocation): ActionCompileContext {
+    return {
+      loc,
+      addTransformation: () => {},
+      setChained: () => {},
+      compileExclusions: (text) => compileExclusions(text, loc),
+      warn: (m) => this.warn(m),
+    };
   }
 
   private updateTarget(d: Directive, name: string): void {
@@ -316,13 +322,7 @@ export class RuleSet {
             }
             continue;
           }
-          this.compiler.applyAction(r, a, {
-            loc: d.loc,
-            addTransformation: () => {},
-            setChained: () => {},
-            compileExclusions: (text) => compileExclusions(text, d.loc),
-            warn: (m) => this.warn(m),
-          });
+          this.compiler.applyAction(r, a, this.actionContext(d.loc));
         }
         if (pipelineChanged) r.pipeline = this.interner.intern(steps);
       }
