@@ -2,18 +2,14 @@
 // split on the separator (empty pieces kept), split each piece on the first '=',
 // decode name and value non-strictly ('+' → space, valid %XX decoded, invalid % kept).
 
+import { isHex, x2c } from '../transformations/bytes.js';
+
 export interface UrlEncodedResult {
   pairs: Array<[string, string]>;
   /** True when an invalid %-escape was seen (URLENCODED_ERROR). */
   invalid: boolean;
 }
 
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
 
 const decodeState = { invalid: false };
 
@@ -29,10 +25,8 @@ function percentDecode(s: string, plusIsSpace: boolean): string {
       out += s.slice(start, i) + ' ';
       start = i + 1;
     } else if (c === 37 /* % */) {
-      const h = i + 2 < n ? hexVal(s.charCodeAt(i + 1)) : -1;
-      const l = i + 2 < n ? hexVal(s.charCodeAt(i + 2)) : -1;
-      if (h >= 0 && l >= 0) {
-        out += s.slice(start, i) + String.fromCharCode(h * 16 + l);
+      if (i + 2 < n && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+        out += s.slice(start, i) + String.fromCharCode(x2c(s.charCodeAt(i + 1), s.charCodeAt(i + 2)));
         i += 2;
         start = i + 1;
       } else {

@@ -31,6 +31,30 @@ export function x2c(hi: number, lo: number): number {
   return ((hexDigit(hi) << 4) + hexDigit(lo)) & 0xff;
 }
 
+/** Four hex digits at input[at..at+3] (the HHHH of \\uHHHH / %uHHHH)? */
+export function isHex4(input: string, at: number): boolean {
+  return (
+    at + 3 < input.length &&
+    isHex(input.charCodeAt(at)) &&
+    isHex(input.charCodeAt(at + 1)) &&
+    isHex(input.charCodeAt(at + 2)) &&
+    isHex(input.charCodeAt(at + 3))
+  );
+}
+
+function isF(c: number): boolean {
+  return c === 0x66 || c === 0x46;
+}
+
+/**
+ * The byte ModSecurity keeps for a 16-bit escape whose four hex digits start at `at`: the low byte,
+ * except that full-width ASCII (U+FF01-U+FF5E) is mapped back to ASCII by adding 0x20.
+ */
+export function unicodeEscapeByte(input: string, at: number): number {
+  const b = x2c(input.charCodeAt(at + 2), input.charCodeAt(at + 3));
+  return b > 0x00 && b < 0x5f && isF(input.charCodeAt(at)) && isF(input.charCodeAt(at + 1)) ? b + 0x20 : b;
+}
+
 /** Output buffer for a decoder whose result is at most `maxLen` bytes. */
 export function outBuffer(maxLen: number): Buffer {
   return Buffer.allocUnsafe(maxLen);

@@ -2,11 +2,7 @@
 // backslash + 1..6 hex digits -> a byte (the last two digits; full-width ASCII FFxx mapped back),
 // one whitespace after a hex escape is swallowed, backslash-newline is removed, backslash + other
 // char -> that char, a trailing backslash is dropped.
-import { bufToString, copyPrefix, hexDigit, isHex, isSpace, outBuffer, x2c } from './bytes.js';
-
-function isF(c: number): boolean {
-  return c === 0x66 || c === 0x46;
-}
+import { bufToString, copyPrefix, hexDigit, isHex, isSpace, outBuffer, unicodeEscapeByte, x2c } from './bytes.js';
 
 export function cssDecode(input: string): string {
   const first = input.indexOf('\\');
@@ -41,10 +37,7 @@ export function cssDecode(input: string): string {
         else if (j === 5) fullCheck = input.charCodeAt(i) === 0x30;
         else if (j === 6) fullCheck = input.charCodeAt(i) === 0x30 && input.charCodeAt(i + 1) === 0x30;
       }
-      if (fullCheck && b > 0x00 && b < 0x5f && isF(input.charCodeAt(i + j - 3)) && isF(input.charCodeAt(i + j - 4))) {
-        b += 0x20;
-      }
-      out[d++] = b;
+      out[d++] = fullCheck ? unicodeEscapeByte(input, i + j - 4) : b;
       if (i + j < n && isSpace(input.charCodeAt(i + j))) j++; // one whitespace ends the escape
       i += j;
     } else if (input.charCodeAt(i) === 0x0a) {

@@ -1,11 +1,7 @@
 // t:jsDecode (ModSecurity v3 JsDecode::inplace): \uHHHH (low byte, full-width ASCII mapped back),
 // \xHH, \OOO (1-3 octal digits, at most one byte), \a \b \f \n \r \t \v, and \C -> C for anything
 // else. A trailing lone backslash is kept.
-import { bufToString, copyPrefix, isHex, isOctal, outBuffer, x2c } from './bytes.js';
-
-function isF(c: number): boolean {
-  return c === 0x66 || c === 0x46;
-}
+import { bufToString, copyPrefix, isHex, isHex4, isOctal, outBuffer, unicodeEscapeByte, x2c } from './bytes.js';
 
 const SIMPLE_ESCAPES: Readonly<Record<number, number>> = {
   0x61: 0x07, // \a
@@ -32,17 +28,8 @@ export function jsDecode(input: string): string {
       continue;
     }
     const c1 = i + 1 < n ? input.charCodeAt(i + 1) : -1;
-    if (
-      i + 5 < n &&
-      c1 === 0x75 /* u */ &&
-      isHex(input.charCodeAt(i + 2)) &&
-      isHex(input.charCodeAt(i + 3)) &&
-      isHex(input.charCodeAt(i + 4)) &&
-      isHex(input.charCodeAt(i + 5))
-    ) {
-      let b = x2c(input.charCodeAt(i + 4), input.charCodeAt(i + 5));
-      if (b > 0x00 && b < 0x5f && isF(input.charCodeAt(i + 2)) && isF(input.charCodeAt(i + 3))) b += 0x20;
-      out[d++] = b;
+    if (c1 === 0x75 /* u */ && isHex4(input, i + 2)) {
+      out[d++] = unicodeEscapeByte(input, i + 2);
       i += 6;
     } else if (i + 3 < n && c1 === 0x78 /* x */ && isHex(input.charCodeAt(i + 2)) && isHex(input.charCodeAt(i + 3))) {
       out[d++] = x2c(input.charCodeAt(i + 2), input.charCodeAt(i + 3));

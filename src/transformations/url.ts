@@ -1,6 +1,6 @@
 // t:urlDecode, t:urlDecodeUni, t:urlEncode (ModSecurity v3: utils::urldecode_nonstrict_inplace,
 // UrlDecodeUni::inplace without a SecUnicodeMapFile, UrlEncode::url_enc).
-import { bufToString, copyPrefix, isHex, outBuffer, x2c } from './bytes.js';
+import { bufToString, copyPrefix, isHex, isHex4, outBuffer, unicodeEscapeByte, x2c } from './bytes.js';
 
 /** Index of the first '%' or '+', or -1: both decoders are the identity without one. */
 function firstEncoded(input: string): number {
@@ -41,10 +41,6 @@ export function urlDecode(input: string): string {
   return bufToString(out, j);
 }
 
-function isF(c: number): boolean {
-  return c === 0x66 || c === 0x46;
-}
-
 /**
  * Like urlDecode, plus IIS %uHHHH: only the low byte is kept, except that full-width ASCII
  * (%uFF01-%uFF5E) is mapped back to ASCII by adding 0x20. Invalid or short %u copies "%u" as is.
@@ -65,16 +61,8 @@ export function urlDecodeUni(input: string): string {
     }
     const c1 = i + 1 < n ? input.charCodeAt(i + 1) : -1;
     if (c1 === 0x75 /* u */ || c1 === 0x55 /* U */) {
-      if (
-        i + 5 < n &&
-        isHex(input.charCodeAt(i + 2)) &&
-        isHex(input.charCodeAt(i + 3)) &&
-        isHex(input.charCodeAt(i + 4)) &&
-        isHex(input.charCodeAt(i + 5))
-      ) {
-        let b = x2c(input.charCodeAt(i + 4), input.charCodeAt(i + 5));
-        if (b > 0x00 && b < 0x5f && isF(input.charCodeAt(i + 2)) && isF(input.charCodeAt(i + 3))) b += 0x20;
-        out[j++] = b;
+      if (isHex4(input, i + 2)) {
+        out[j++] = unicodeEscapeByte(input, i + 2);
         i += 6;
       } else {
         out[j++] = c;
