@@ -183,7 +183,10 @@ export class RuleCompiler {
         arg: op.arg,
         expand,
         baseDir: dirname(loc.file),
-        options: { regexFallbackRuleIds: this.opts.regexFallbackRuleIds },
+        options: {
+          regexFallbackRuleIds: this.opts.regexFallbackRuleIds,
+          warn: (m) => this.opts.warn(`${loc.file}:${loc.line}: ${m}`),
+        },
         ruleId: rule.head.id,
       });
     } catch (e) {

@@ -38,6 +38,12 @@ export function operatorNames(): string[] {
 
 const unconditionalMatchFactory: OperatorFactory = () => ({ evaluate: () => true });
 const noMatchFactory: OperatorFactory = () => ({ evaluate: () => false });
+// No GeoIP database is supported (SecGeoLookupDb is accepted and ignored): like ModSecurity
+// without a database, the lookup fails, so the operator never matches and GEO stays empty.
+const geoLookupFactory: OperatorFactory = noMatchFactory;
+// DNS blocklist lookups would put a network round trip on every check: not done, never matches
+// (CRS only uses it when an http:BL key is configured).
+const rblFactory: OperatorFactory = noMatchFactory;
 
 const builtins: Array<[string, OperatorFactory]> = [
   ['rx', rxFactory],
@@ -64,6 +70,8 @@ const builtins: Array<[string, OperatorFactory]> = [
   ['validateutf8encoding', validateUtf8EncodingFactory],
   ['unconditionalmatch', unconditionalMatchFactory],
   ['nomatch', noMatchFactory],
+  ['geolookup', geoLookupFactory],
+  ['rbl', rblFactory],
   ['detectsqli', detectSQLiFactory],
   ['detectxss', detectXSSFactory],
   ['verifycc', verifyCCFactory],

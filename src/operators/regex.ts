@@ -22,6 +22,8 @@ export interface RegexOptions {
   multiline?: boolean;
   /** Case-insensitive matching (ASCII letters; RE2 also folds latin1 letters). */
   caseInsensitive?: boolean;
+  /** Receives the load-time warning when the V8 fallback is used (default: the note handler). */
+  onFallback?: RegexNoteHandler;
 }
 
 /** A compiled pattern. All offsets and strings are in the byte-string (latin1) domain. */
@@ -85,13 +87,78 @@ const CLASS_ESCAPES: Readonly<Record<string, { outside: string; inside?: string 
  * so escapes are only rewritten where they are escapes.
  */
 export function translatePattern(pattern: string, target: Target): string {
+  return translate(pattern, target).source;
+}
+
+/** Capturing groups opened in `src` (a translated pattern), i.e. the JS number of the last one. */
+function countCapturingGroups(src: string): number {
+  let count = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (src[i + 1] === '^') i++;
+      if (src[i + 1] === ']') i++;
+    } else if (c === '(' && (src[i + 1] !== '?' || (src[i + 2] === '<' && src[i + 3] !== '=' && src[i + 3] !== '!'))) {
+      count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * The translation proper. For V8, possessive quantifiers (X*+, X++, X?+, X{n,m}+), which V8
+ * lacks, become the atomic-group idiom (?=(X*))\N: the lookahead matches greedily once and the
+ * backreference consumes exactly that, with no backtracking into it. The added groups are listed in
+ * `syntheticGroups` so captures can be reported with the pattern's own numbering.
+ */
+function translate(pattern: string, target: Target): { source: string; syntheticGroups: number[] } {
   let out = '';
   let i = 0;
   let inClass = false;
   let classStart = false; // just after '[' or '[^': a ']' here is a literal
+  let atomStart = -1; // position in `out` where the last complete atom starts (-1: none)
+  const groupStarts: number[] = [];
+  const synthetic: number[] = [];
   const n = pattern.length;
   while (i < n) {
     const c = pattern[i]!;
+    if (!inClass && target === 'v8' && atomStart >= 0 && isQuantifierAt(pattern, i)) {
+      const q = quantifierLength(pattern, i);
+      if (pattern[i + q] === '+') {
+        // Possessive: group number of the wrapper = capturing groups before the atom + 1.
+        const atom = out.slice(atomStart);
+        const wrapper = countCapturingGroups(out.slice(0, atomStart)) + 1;
+        for (let k = 0; k < synthetic.length; k++) if (synthetic[k]! >= wrapper) synthetic[k]!++;
+        synthetic.push(wrapper);
+        out = out.slice(0, atomStart) + `(?=(${atom}${pattern.slice(i, i + q)}))\\${wrapper}`;
+        i += q + 1;
+        atomStart = -1;
+        continue;
+      }
+      out += pattern.slice(i, i + q);
+      i += q;
+      continue;
+    }
+    if (!inClass) {
+      if (c === '(') {
+        groupStarts.push(out.length);
+        atomStart = -1;
+      }
+      else if (c === ')') atomStart = groupStarts.pop() ?? -1;
+      else if (c === '|') atomStart = -1;
+      else if (c !== '^' && c !== '$') atomStart = out.length;
+      else atomStart = -1;
+    }
     if (c === '\\' && i + 1 < n) {
       const e = pattern[i + 1]!;
       classStart = false;
@@ -181,7 +248,18 @@ export function translatePattern(pattern: string, target: Target): string {
     out += c;
     i++;
   }
-  return out;
+  return { source: out, syntheticGroups: synthetic.sort((a, b) => a - b) };
+}
+
+/** True when a quantifier (*, +, ?, {n}, {n,}, {n,m}) starts at pattern[i]. */
+function isQuantifierAt(pattern: string, i: number): boolean {
+  const c = pattern[i];
+  return c === '*' || c === '+' || c === '?' || (c === '{' && /^\{\d+(?:,\d*)?\}/.test(pattern.slice(i, i + 24)));
+}
+
+function quantifierLength(pattern: string, i: number): number {
+  if (pattern[i] !== '{') return 1;
+  return pattern.indexOf('}', i) - i + 1;
 }
 
 /** Human name of the construct behind an RE2 syntax error, when we know it. */
@@ -208,9 +286,14 @@ function describeRe2Error(message: string): string {
 // Engines.
 // ---------------------------------------------------------------------------------------------
 
-function groupsOf(m: RegExpExecArray): Array<string | undefined> {
-  return Array.from(m);
+function groupsOf(m: RegExpExecArray, synthetic: readonly number[]): Array<string | undefined> {
+  if (synthetic.length === 0) return Array.from(m);
+  const out: Array<string | undefined> = [];
+  for (let g = 0; g < m.length; g++) if (!synthetic.includes(g)) out.push(m[g]);
+  return out;
 }
+
+const NO_SYNTHETIC: readonly number[] = Object.freeze([]);
 
 interface EngineRegex {
   lastIndex: number;
@@ -232,6 +315,8 @@ class EngineBackedRegex implements CompiledRegex {
     readonly engine: 're2' | 'v8',
     private readonly translated: string,
     private readonly flags: string,
+    /** Groups added by the translation (possessive emulation), hidden from callers. */
+    private readonly synthetic: readonly number[] = NO_SYNTHETIC,
   ) {
     this.re = this.make(translated, flags);
   }
@@ -244,7 +329,7 @@ class EngineBackedRegex implements CompiledRegex {
     if (this.groups < 0) {
       // An alternation with the empty string always matches "" and reports every group.
       const m = this.make(`(?:${this.translated})|`, this.flags).exec('');
-      this.groups = m === null ? 0 : m.length - 1;
+      this.groups = m === null ? 0 : m.length - 1 - this.synthetic.length;
     }
     return this.groups;
   }
@@ -255,21 +340,53 @@ class EngineBackedRegex implements CompiledRegex {
 
   exec(input: string): Array<string | undefined> | null {
     const m = this.re.exec(input);
-    return m === null ? null : groupsOf(m);
+    return m === null ? null : groupsOf(m, this.synthetic);
   }
 
   execFrom(input: string, from: number): { index: number; groups: Array<string | undefined> } | null {
     this.reGlobal ??= this.make(this.translated, this.flags + 'g');
     this.reGlobal.lastIndex = from;
     const m = this.reGlobal.exec(input);
-    return m === null ? null : { index: m.index, groups: groupsOf(m) };
+    return m === null ? null : { index: m.index, groups: groupsOf(m, this.synthetic) };
   }
 }
 
-/** Leading PCRE option setting such as (?i) or (?is), which V8 (Node 20) does not accept inline. */
+/**
+ * Leading PCRE option setting such as (?i) or (?is), or an option group (?i:...) spanning the
+ * whole pattern (CRS's usual spelling), which V8 (Node 20) does not accept inline: hoisted to flags.
+ */
 function splitLeadingFlags(pattern: string): { flags: string; rest: string } {
   const m = /^\(\?([imsx]+)\)/.exec(pattern);
-  return m === null ? { flags: '', rest: pattern } : { flags: m[1]!, rest: pattern.slice(m[0].length) };
+  if (m !== null) return { flags: m[1]!, rest: pattern.slice(m[0].length) };
+  const g = /^\(\?([imsx]+):/.exec(pattern);
+  if (g !== null && closingParen(pattern, 0) === pattern.length - 1) {
+    return { flags: g[1]!, rest: pattern.slice(g[0].length, -1) };
+  }
+  return { flags: '', rest: pattern };
+}
+
+/** Index of the ')' closing the group opened at `open`, -1 when unbalanced. */
+function closingParen(pattern: string, open: number): number {
+  let depth = 0;
+  let inClass = false;
+  for (let i = open; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+  }
+  return -1;
 }
 
 function ruleLabel(ruleId: number | undefined): string {
@@ -302,10 +419,12 @@ export function compileRegex(pattern: string, options: RegexOptions = {}): Compi
   let v8Flags = flags;
   for (const f of lead.flags) if (f !== 'x' && !v8Flags.includes(f)) v8Flags += f;
   try {
-    const re = new EngineBackedRegex(pattern, 'v8', translatePattern(lead.rest, 'v8'), v8Flags);
-    noteHandler(
+    const v8 = translate(lead.rest, 'v8');
+    const re = new EngineBackedRegex(pattern, 'v8', v8.source, v8Flags, v8.syntheticGroups);
+    (options.onFallback ?? noteHandler)(
       `${ruleLabel(options.ruleId)}pattern /${shown}/ uses ${construct}, which RE2 rejects (${re2Message}); ` +
-        'using the V8 RegExp fallback (backtracking engine)',
+        'using the V8 RegExp fallback as configured (regex_fallback_rule_ids). V8 backtracks: a crafted input ' +
+        'can make this rule take exponential time (ReDoS risk) — rewrite the pattern for RE2 when you can',
     );
     return re;
   } catch (e) {

@@ -27,7 +27,7 @@ export const rxFactory: OperatorFactory = (init): Operator => {
   if (init.expand === null && init.arg === '') return { evaluate: () => true };
   const fallbackAllowed = init.options.regexFallbackRuleIds?.has(init.ruleId) ?? false;
   if (init.expand === null) {
-    const re = compileRegex(init.arg, { ruleId: init.ruleId, fallbackAllowed });
+    const re = compileRegex(init.arg, { ruleId: init.ruleId, fallbackAllowed, onFallback: init.options.warn });
     return {
       evaluate: (tx, input) => evaluateRx(re, tx, input),
       prefilterPattern: re.engine === 're2' ? translatePattern(init.arg, 're2') : undefined,
@@ -36,7 +36,7 @@ export const rxFactory: OperatorFactory = (init): Operator => {
   return preparedOperator(
     init,
     // An empty macro expansion is compiled as ".*", like ModSecurity's Regex class does.
-    (pattern) => compileRegex(pattern === '' ? '.*' : pattern, { ruleId: init.ruleId, fallbackAllowed }),
+    (pattern) => compileRegex(pattern === '' ? '.*' : pattern, { ruleId: init.ruleId, fallbackAllowed, onFallback: init.options.warn }),
     evaluateRx,
   );
 };

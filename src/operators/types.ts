@@ -27,6 +27,8 @@ export interface OperatorInit {
 export interface OperatorCompileOptions {
   /** Rule ids for which a regex RE2 rejects may fall back to V8 RegExp (issue 5). */
   regexFallbackRuleIds?: ReadonlySet<number>;
+  /** Load-time warnings (e.g. a regex using the V8 fallback); default: process warnings. */
+  warn?: (message: string) => void;
 }
 
 /** A compiled operator. `input` is a byte string (one char per byte, latin1). */

@@ -8,6 +8,7 @@ import {
   type Expectation, type OverrideEntry, type OverridesFile,
 } from './expectations.js';
 import { stageName, type FtwStage } from './ftw-corpus.js';
+import { buildLegacyFtwRequest } from './ftw-legacy.js';
 
 export interface ConvertOptions {
   envoy: EnvoyOptions;
@@ -31,7 +32,12 @@ export interface ApplicablePlan extends StagePlanBase {
   applicable: true;
   request: EnvoyRequest;
   alterations: string[];
+  /** Kinds of Envoy rewrites of the client's request (envoy-http1.ts `rewrites`). */
+  rewrites: string[];
   checkRequest: CheckRequestObject;
+  /** When Envoy rewrote the request: the CheckRequest of the request as the client sent it
+   * (the counterfactual that tells whether the rewrite decides the stage). */
+  preservedCheckRequest: CheckRequestObject | null;
   expectation: Expectation;
 }
 
@@ -68,7 +74,7 @@ export function planStage(stage: FtwStage, overrides: OverridesFile | null, opti
 
   let built: BuiltRequest;
   try {
-    built = buildFtwRequest(stage.input);
+    built = stage.client === 'ftw' ? buildLegacyFtwRequest(stage.input) : buildFtwRequest(stage.input);
   } catch (err) {
     if (err instanceof UnsupportedInputError) return na('unsupported-input', err.message);
     throw err;
@@ -86,7 +92,21 @@ export function planStage(stage: FtwStage, overrides: OverridesFile | null, opti
   }
 
   const checkRequest = buildCheckRequest(outcome.request, { ...options.check, streamId });
-  return { ...base, applicable: true, request: outcome.request, alterations: outcome.alterations, checkRequest, expectation };
+  let preservedCheckRequest: CheckRequestObject | null = null;
+  if (outcome.rewrites.length > 0) {
+    const preserved = envoyProcess(built.raw, { ...options.envoy, preserveClientRequest: true });
+    if (preserved.kind === 'forwarded') preservedCheckRequest = buildCheckRequest(preserved.request, { ...options.check, streamId });
+  }
+  return {
+    ...base,
+    applicable: true,
+    request: outcome.request,
+    alterations: outcome.alterations,
+    rewrites: outcome.rewrites,
+    checkRequest,
+    preservedCheckRequest,
+    expectation,
+  };
 }
 
 /** A compact, readable description of the request sent (for failure reports). */

@@ -35,6 +35,11 @@ export interface EnvoyOptions {
   generateRequestId: boolean;
   /** Drop Referer when repeated or invalid (conn_manager_utility.cc, Utility::isValidRefererValue). */
   sanitizeReferer: boolean;
+  /** Counterfactual mode for the runner: accept and reject exactly as Envoy does, but forward
+   * what the client sent — no version normalisation, no absolute-form rewrite, no merging of
+   * repeated headers, no removal of hop-by-hop/Expect/Referer headers. Comparing a stage's result
+   * in both modes tells whether Envoy's rewrite decides it. */
+  preserveClientRequest: boolean;
 }
 
 export const DEFAULT_ENVOY_OPTIONS: Readonly<EnvoyOptions> = Object.freeze({
@@ -48,6 +53,7 @@ export const DEFAULT_ENVOY_OPTIONS: Readonly<EnvoyOptions> = Object.freeze({
   proxy100Continue: false,
   generateRequestId: true,
   sanitizeReferer: true,
+  preserveClientRequest: false,
 });
 
 /** The request as Envoy's filter chain (and so ext_authz) sees it. */
@@ -58,8 +64,9 @@ export interface EnvoyRequest {
   /** :authority (from Host, or from an absolute-form target). */
   authority: string;
   scheme: string;
-  /** What ext_authz reports in `protocol`. */
-  protocol: 'HTTP/1.0' | 'HTTP/1.1';
+  /** What ext_authz reports in `protocol` (HTTP/1.0 or HTTP/1.1; the client's own version
+   * string with preserveClientRequest). */
+  protocol: string;
   /** Header map in iteration order: pseudo-headers first, lower-case names, values as bytes. */
   headers: Array<[string, Buffer]>;
   /** De-chunked / Content-Length-delimited body; null when there is none. */
@@ -67,7 +74,15 @@ export interface EnvoyRequest {
 }
 
 export type EnvoyOutcome =
-  | { kind: 'forwarded'; request: EnvoyRequest; alterations: string[] }
+  | {
+      kind: 'forwarded';
+      request: EnvoyRequest;
+      /** What Envoy changed, readable. */
+      alterations: string[];
+      /** Kinds of the changes preserveClientRequest undoes (e.g. "referer", "protocol",
+       * "hop-by-hop:connection"); empty when the client's request reaches ext_authz as sent. */
+      rewrites: string[];
+    }
   /** Envoy answers locally (or resets); ext_authz is never called. */
   | { kind: 'rejected'; status: number; reason: string; detail: string }
   /** Envoy waits for bytes the client never sends; ext_authz is never called. */
@@ -253,6 +268,8 @@ function dechunk(data: Buffer): ChunkResult {
  */
 export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPTIONS, requestId?: string): EnvoyOutcome {
   const alterations: string[] = [];
+  const rewrites: string[] = [];
+  const preserve = opts.preserveClientRequest;
   const head = splitHead(raw);
   if (head === null) {
     if (raw.length > opts.maxRequestHeadersKb * 1024) return reject(431, 'headers_too_large', 'request head larger than max_request_headers_kb');
@@ -290,7 +307,10 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
   const protocol: 'HTTP/1.0' | 'HTTP/1.1' = version === 'HTTP/1.1' ? 'HTTP/1.1' : 'HTTP/1.0';
   if (protocol === 'HTTP/1.0') {
     if (!opts.acceptHttp10) return reject(426, 'low_version', `${version}: Envoy answers 426 Upgrade Required unless accept_http_10 is set`);
-    if (version !== 'HTTP/1.0') alterations.push(`protocol ${version} reported as HTTP/1.0 (Envoy treats every version but 1.1 as 1.0)`);
+    if (version !== 'HTTP/1.0') {
+      alterations.push(`protocol ${version} reported as HTTP/1.0 (Envoy treats every version but 1.1 as 1.0)`);
+      rewrites.push('protocol');
+    }
   }
 
   // ---- header lines ----
@@ -393,14 +413,26 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
     if (INLINE_HEADERS.has(name)) {
       const existing = map.find((m) => m.name === name);
       if (existing) {
-        existing.value = Buffer.concat([existing.value, Buffer.from(','), h.value]);
         alterations.push(`repeated ${h.name} headers merged into one value`);
-        continue;
+        rewrites.push(`merged:${h.name}`);
+        if (!preserve) {
+          existing.value = Buffer.concat([existing.value, Buffer.from(','), h.value]);
+          continue;
+        }
       }
     }
     map.push({ name, value: h.value });
   }
   const get = (n: string) => map.find((m) => m.name === n);
+  // Removal of a header the client sent (a rewrite: kept with preserveClientRequest).
+  const strip = (n: string, why: string, kind: string) => {
+    if (!get(n)) return false;
+    if (why) {
+      alterations.push(why);
+      rewrites.push(kind);
+    }
+    return preserve ? false : remove(n, '');
+  };
   const remove = (n: string, why: string) => {
     let removed = false;
     for (let i = map.length - 1; i >= 0; i--) {
@@ -418,8 +450,8 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
   const connectionTokens = (get('connection')?.value.toString('latin1') ?? '').toLowerCase().split(',').map((t) => t.trim());
   if (upgrade && connectionTokens.includes('upgrade')) {
     if (upgrade.value.toString('latin1').trim().toLowerCase() === 'h2c') {
-      remove('upgrade', 'h2c Upgrade header removed');
-      remove('http2-settings', 'HTTP2-Settings header removed');
+      strip('upgrade', 'h2c Upgrade header removed', 'hop-by-hop:upgrade');
+      strip('http2-settings', 'HTTP2-Settings header removed', 'hop-by-hop:http2-settings');
     } else {
       return reject(403, 'upgrade_failed', `Upgrade: ${upgrade.value.toString('latin1')} with no upgrade_configs for it (403 upgrade_failed)`);
     }
@@ -439,11 +471,16 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
     if (!u) return reject(400, 'invalid_url', `request target ${JSON.stringify(target.slice(0, 80))} is not a valid absolute http(s) URL`);
     const oldHost = get(':authority');
     const authority = u.host; // hostname (lower-cased, IDNA) + non-default port
-    if (oldHost) oldHost.value = Buffer.from(authority, 'latin1');
-    else map.push({ name: ':authority', value: Buffer.from(authority, 'latin1') });
-    scheme = u.protocol.slice(0, -1);
     path = u.pathname + u.search + (target.includes('#') ? '#' + u.hash.slice(1) : '');
     alterations.push(`absolute-form target rewritten: :path ${JSON.stringify(path)}, :authority ${JSON.stringify(authority)} (Host replaced)`);
+    rewrites.push('absolute-form');
+    if (!preserve) {
+      if (oldHost) oldHost.value = Buffer.from(authority, 'latin1');
+      else map.push({ name: ':authority', value: Buffer.from(authority, 'latin1') });
+      scheme = u.protocol.slice(0, -1);
+    } else if (!oldHost) {
+      map.push({ name: ':authority', value: Buffer.from(authority, 'latin1') });
+    }
   }
 
   // ---- connection manager checks ----
@@ -465,26 +502,31 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
 
   if (!opts.proxy100Continue) {
     const expect = get('expect');
-    if (expect && expect.value.toString('latin1') === '100-continue') remove('expect', 'Expect: 100-continue removed (Envoy answers the 100 itself)');
+    if (expect && expect.value.toString('latin1') === '100-continue') strip('expect', 'Expect: 100-continue removed (Envoy answers the 100 itself)', 'expect');
   }
 
   // ---- mutateRequestHeaders ----
   const connection = get('connection');
   // go-ftw adds "Connection: close" to every request; only report other values.
-  remove('connection', connection && connection.value.toString('latin1').toLowerCase() !== 'close' ? 'Connection header removed (hop-by-hop)' : '');
-  remove('upgrade', 'Upgrade header removed');
-  remove('x-envoy-internal', 'x-envoy-internal removed');
-  remove('keep-alive', 'Keep-Alive header removed (hop-by-hop)');
-  remove('proxy-connection', 'Proxy-Connection header removed (hop-by-hop)');
-  remove('transfer-encoding', 'Transfer-Encoding header removed (body de-chunked)');
+  // The "Connection: close" go-ftw adds to every request is no rewrite of the test's request.
+  if (connection && connection.value.toString('latin1').toLowerCase() !== 'close') {
+    strip('connection', 'Connection header removed (hop-by-hop)', 'hop-by-hop:connection');
+  } else {
+    remove('connection', '');
+  }
+  strip('upgrade', 'Upgrade header removed', 'hop-by-hop:upgrade');
+  strip('x-envoy-internal', 'x-envoy-internal removed', 'hop-by-hop:x-envoy-internal');
+  strip('keep-alive', 'Keep-Alive header removed (hop-by-hop)', 'hop-by-hop:keep-alive');
+  strip('proxy-connection', 'Proxy-Connection header removed (hop-by-hop)', 'hop-by-hop:proxy-connection');
+  strip('transfer-encoding', 'Transfer-Encoding header removed (body de-chunked)', 'hop-by-hop:transfer-encoding');
   if (opts.sanitizeReferer) {
     const referers = map.filter((m) => m.name === 'referer');
-    if (referers.length > 1) remove('referer', 'repeated Referer headers removed');
+    if (referers.length > 1) strip('referer', 'repeated Referer headers removed', 'referer');
     else if (referers.length === 1 && !envoyRefererValid(referers[0]!.value.toString('latin1'))) {
-      remove('referer', `Referer ${JSON.stringify(referers[0]!.value.toString('latin1').slice(0, 40))} removed (Utility::isValidRefererValue)`);
+      strip('referer', `Referer ${JSON.stringify(referers[0]!.value.toString('latin1').slice(0, 40))} removed (Utility::isValidRefererValue)`, 'referer');
     }
   }
-  for (const n of INTERNAL_HEADERS_REMOVED) remove(n, `${n} removed (internal Envoy header from an external client)`);
+  for (const n of INTERNAL_HEADERS_REMOVED) strip(n, `${n} removed (internal Envoy header from an external client)`, `internal:${n}`);
   if (!get('x-forwarded-proto')) map.push({ name: 'x-forwarded-proto', value: Buffer.from('http') });
   if (scheme === '') {
     const xfp = get('x-forwarded-proto')!.value.toString('latin1');
@@ -493,6 +535,7 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
   if (opts.generateRequestId && !get('x-request-id')) map.push({ name: 'x-request-id', value: Buffer.from(requestId ?? randomUUID()) });
 
   // Pseudo-headers first (HeaderMapImpl keeps them before regular headers).
+  if (preserve && rewrites.includes('absolute-form')) path = target;
   const pseudo: Array<[string, Buffer]> = [
     [':authority', authority!.value],
     [':path', Buffer.from(path, 'latin1')],
@@ -503,6 +546,7 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
   return {
     kind: 'forwarded',
     alterations: [...new Set(alterations)],
-    request: { method, path, authority: authorityText, scheme, protocol, headers: [...pseudo, ...regular], body },
+    rewrites: [...new Set(rewrites)],
+    request: { method, path, authority: authorityText, scheme, protocol: preserve ? version : protocol, headers: [...pseudo, ...regular], body },
   };
 }

@@ -66,6 +66,8 @@ export interface FtwStage {
   desc: string;
   input: FtwInput;
   output: FtwOutput;
+  /** Which test client's request bytes to reproduce (default go-ftw; "ftw" for CRS 3.3 tests). */
+  client?: 'go-ftw' | 'ftw';
 }
 
 export interface FtwFileProblem {

@@ -20,20 +20,35 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT, sharedPath } from '../helpers/shared.js';
 import { DEFAULT_CHECK_OPTIONS, type HeaderEncoding } from './check-request.js';
 import { planStage, requestSummary, type ApplicablePlan, type StagePlan } from './convert.js';
-import { writeEntryConf } from './crs-config.js';
+import { writeCrs3EntryConf, writeEntryConf } from './crs-config.js';
 import { DEFAULT_ENVOY_OPTIONS, type EnvoyOptions } from './envoy-http1.js';
 import { evaluateExpectation, loadOverrides } from './expectations.js';
 import { loadCorpus, ruleGroup } from './ftw-corpus.js';
+import { loadLegacyCorpus } from './ftw-legacy.js';
 import { CheckClient, type CheckResult } from './grpc-check.js';
 import { startServer, type RunningServer } from './server-process.js';
 
+export type Suite = 'v4' | 'crs3';
+
+/** Rules of CRS 3.3.4 whose regexes RE2 rejects (lookaround, possessive quantifiers): the 3.3.4
+ * suite runs with the per-rule V8 fallback enabled for exactly these. */
+export const CRS3_REGEX_FALLBACK_RULE_IDS = [920120, 920600, 942130, 942260, 953120];
+export const DEBIAN_CRS3_RULES_DIR = '/usr/share/modsecurity-crs/rules';
+export const DEBIAN_CRS3_SETUP = '/etc/modsecurity/crs/crs-setup.conf';
+
 export interface RunCrsOptions {
+  /** 'v4' (default): CRS v4 go-ftw corpus; 'crs3': CRS 3.3.4 legacy ftw corpus with Debian's rules. */
+  suite?: Suite;
   /** CRS directory (default: sharedPath('crs'), i.e. ../shared/crs or $SIDEWALL_SHARED/crs). */
   crsDir?: string;
   /** go-ftw tests root (default <crsDir>/tests/regression/tests). */
   testsDir?: string;
-  /** Rules directory included by the entry conf (default <crsDir>/rules). */
+  /** Rules directory included by the entry conf (default <crsDir>/rules; crs3: Debian's). */
   rulesDir?: string;
+  /** crs3: the crs-setup.conf to include (default Debian's /etc/modsecurity/crs/crs-setup.conf). */
+  crsSetup?: string;
+  /** Rule ids allowed the V8 regex fallback (default: none for v4, CRS3_REGEX_FALLBACK_RULE_IDS for crs3). */
+  regexFallbackRuleIds?: number[];
   /** Regex tested against "RULEID-TESTID" (e.g. "^920", "^942100-3$"). */
   filter?: string | RegExp;
   concurrency?: number;
@@ -42,7 +57,7 @@ export interface RunCrsOptions {
   /** Pass-rate threshold in percent (Summary.thresholdMet). */
   threshold?: number | null;
   verbose?: boolean;
-  /** Overrides file (default test/crs/overrides.yaml). */
+  /** Overrides file (default test/crs/overrides.yaml; crs3: test/crs/overrides-crs3.yaml). */
   overridesFile?: string;
   envoy?: Partial<EnvoyOptions>;
   headerEncoding?: HeaderEncoding;
@@ -73,11 +88,15 @@ export interface StageFailure {
   anomalyScore: number | null;
   error: string | null;
   envoyAlterations: string[];
+  /** The same stage without Envoy's rewrites (request as the client sent it), when run. */
+  withoutEnvoyRewrites: 'pass' | 'fail' | null;
   override: string | null;
   request: Record<string, unknown>;
 }
 
 export interface Summary {
+  suite: Suite;
+  title: string;
   corpus: { root: string; files: number; stages: number; selected: number; problems: Array<{ file: string; problem: string }> };
   rulesDir: string;
   applicable: number;
@@ -121,10 +140,15 @@ function errorText(err: unknown): string {
 export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
   const started = Date.now();
   const log = options.log ?? ((line: string) => console.log(line));
-  const crsDir = resolve(options.crsDir ?? sharedPath('crs'));
+  const suite: Suite = options.suite ?? 'v4';
+  const crs3 = suite === 'crs3';
+  const title = crs3 ? 'CRS 3.3.4 regression (Debian rules)' : 'CRS v4 regression';
+  const crsDir = resolve(options.crsDir ?? sharedPath(crs3 ? 'crs-3.3.4-tests' : 'crs'));
   const testsDir = resolve(options.testsDir ?? join(crsDir, 'tests', 'regression', 'tests'));
-  const rulesDir = resolve(options.rulesDir ?? join(crsDir, 'rules'));
-  const overridesPath = options.overridesFile ?? join(REPO_ROOT, 'test', 'crs', 'overrides.yaml');
+  const rulesDir = resolve(options.rulesDir ?? (crs3 ? DEBIAN_CRS3_RULES_DIR : join(crsDir, 'rules')));
+  const overridesPath = options.overridesFile ?? join(REPO_ROOT, 'test', 'crs', crs3 ? 'overrides-crs3.yaml' : 'overrides.yaml');
+  const fallbackIds = options.regexFallbackRuleIds ?? (crs3 ? CRS3_REGEX_FALLBACK_RULE_IDS : []);
+  const reportBase = crs3 ? 'crs3-failures' : 'crs-failures';
   const envoy: EnvoyOptions = { ...DEFAULT_ENVOY_OPTIONS, ...options.envoy };
   const headerEncoding = options.headerEncoding ?? 'raw';
   const concurrency = options.concurrency ?? 16;
@@ -132,7 +156,7 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
   const threshold = options.threshold ?? null;
   const filter = options.filter === undefined ? null : options.filter instanceof RegExp ? options.filter : new RegExp(options.filter);
 
-  const corpus = loadCorpus(testsDir);
+  const corpus = crs3 ? loadLegacyCorpus(testsDir) : loadCorpus(testsDir);
   const overrides = loadOverrides(overridesPath);
   const selected = corpus.stages.filter((s) => filter === null || filter.test(`${s.ruleId}-${s.testId}`));
   const plans: StagePlan[] = selected.map((s, i) =>
@@ -142,7 +166,9 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
   log(`CRS corpus ${testsDir}: ${corpus.files} files, ${corpus.stages.length} stages; selected ${selected.length}, applicable ${applicable.length}`);
   for (const p of corpus.problems) log(`  note: ${p.file}: ${p.problem}`);
 
-  const results = new Map<ApplicablePlan, { result: CheckResult | null; error: string | null }>();
+  type Outcome = { result: CheckResult | null; error: string | null };
+  const results = new Map<ApplicablePlan, Outcome>();
+  const preservedResults = new Map<ApplicablePlan, Outcome>();
   let server: RunningServer | null = null;
   let workDir: string | null = null;
   let client: CheckClient | null = null;
@@ -151,9 +177,17 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
       let target = options.serverTarget;
       if (target === undefined) {
         workDir = mkdtempSync(join(tmpdir(), 'sidewall-crs-'));
-        const entry = writeEntryConf(workDir, { crsDir, rulesDir, testSetup: true });
+        const entry = crs3
+          ? writeCrs3EntryConf(workDir, { rulesDir, crsSetup: options.crsSetup ?? DEBIAN_CRS3_SETUP })
+          : writeEntryConf(workDir, { crsDir, rulesDir, testSetup: true });
+        const extraArgs: string[] = [];
+        if (fallbackIds.length > 0) {
+          const configFile = join(workDir, 'sidewall.yaml');
+          writeFileSync(configFile, `regex_fallback_rule_ids: [${fallbackIds.join(', ')}]\n`);
+          extraArgs.push('--config', configFile);
+        }
         const t0 = Date.now();
-        server = await startServer({ rulesFile: entry, mode: 'detect', workDir, logLevel: 'error' });
+        server = await startServer({ rulesFile: entry, mode: 'detect', workDir, logLevel: 'error', extraArgs });
         log(`server ready in ${((Date.now() - t0) / 1000).toFixed(1)}s (pid ${server.pid}, ${server.target})`);
         target = server.target;
       }
@@ -161,12 +195,16 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
       await client.waitForReady(30_000);
       let done = 0;
       const progressEvery = Math.max(250, Math.ceil(applicable.length / 10));
-      await pool(applicable, concurrency, async (plan) => {
+      const call = async (request: ApplicablePlan['checkRequest']): Promise<Outcome> => {
         try {
-          results.set(plan, { result: await client!.check(plan.checkRequest, deadlineMs), error: null });
+          return { result: await client!.check(request, deadlineMs), error: null };
         } catch (err) {
-          results.set(plan, { result: null, error: errorText(err) });
+          return { result: null, error: errorText(err) };
         }
+      };
+      await pool(applicable, concurrency, async (plan) => {
+        results.set(plan, await call(plan.checkRequest));
+        if (plan.preservedCheckRequest !== null) preservedResults.set(plan, await call(plan.preservedCheckRequest));
         done++;
         if (options.verbose || done % progressEvery === 0) {
           if (!options.verbose) log(`  ${done}/${applicable.length} stages checked`);
@@ -187,7 +225,29 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
   let passed = 0;
   let errors = 0;
   const uncheckedAssertions: Summary['uncheckedAssertions'] = [];
+  // A stage whose result Envoy's rewrite decides (it passes with the request as the client sent
+  // it and fails as Envoy forwards it, or the reverse) is not applicable: ext_authz never sees
+  // what the test is about.
+  const rewritten: Array<{ name: string; reason: string; detail: string }> = [];
+  const judged: ApplicablePlan[] = [];
   for (const plan of applicable) {
+    const r = results.get(plan)!;
+    const p = preservedResults.get(plan);
+    if (p && r.error === null && p.error === null) {
+      const asForwarded = evaluateExpectation(plan.expectation, r.result!.ruleIds).pass;
+      const asSent = evaluateExpectation(plan.expectation, p.result!.ruleIds).pass;
+      if (asForwarded !== asSent) {
+        rewritten.push({
+          name: plan.name,
+          reason: `envoy-rewrites:${plan.rewrites.map((k) => k.replace(/:.*/, '')).filter((k, i, a) => a.indexOf(k) === i).join('+')}`,
+          detail: `${asSent ? 'passes' : 'fails'} as the client sent it, ${asForwarded ? 'passes' : 'fails'} as Envoy forwards it: ${plan.alterations.join('; ')}`,
+        });
+        continue;
+      }
+    }
+    judged.push(plan);
+  }
+  for (const plan of judged) {
     const r = results.get(plan)!;
     if (plan.expectation.unchecked.length > 0) uncheckedAssertions.push({ name: plan.name, unchecked: plan.expectation.unchecked });
     const got = r.result?.ruleIds ?? [];
@@ -216,6 +276,9 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
       anomalyScore: r.result?.anomalyScore ?? null,
       error: r.error,
       envoyAlterations: plan.alterations,
+      withoutEnvoyRewrites: preservedResults.has(plan)
+        ? evaluateExpectation(plan.expectation, preservedResults.get(plan)!.result?.ruleIds ?? []).pass ? 'pass' : 'fail'
+        : null,
       override: plan.override?.reason ?? null,
       request: requestSummary(plan),
     };
@@ -223,30 +286,35 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
     if (options.verbose) log(`FAIL ${plan.name}: ${failure.messages.join('; ')}`);
   }
 
-  const notApplicable = plans.filter((p) => !p.applicable);
+  const notApplicableStages = [
+    ...plans.flatMap((p) => (p.applicable ? [] : [{ name: p.name, reason: p.reason, detail: p.detail }])),
+    ...rewritten,
+  ];
   const naByReason: Record<string, number> = {};
-  for (const p of notApplicable) if (!p.applicable) naByReason[p.reason] = (naByReason[p.reason] ?? 0) + 1;
+  for (const p of notApplicableStages) naByReason[p.reason] = (naByReason[p.reason] ?? 0) + 1;
   const byGroup = new Map<string, number>();
   for (const f of failures) byGroup.set(f.group, (byGroup.get(f.group) ?? 0) + 1);
   const failuresByGroup = [...byGroup.entries()].map(([group, count]) => ({ group, count })).sort((a, b) => b.count - a.count || a.group.localeCompare(b.group));
-  const passRate = applicable.length === 0 ? 0 : (passed / applicable.length) * 100;
+  const passRate = judged.length === 0 ? 0 : (passed / judged.length) * 100;
 
   const summary: Summary = {
+    suite,
+    title,
     corpus: { root: testsDir, files: corpus.files, stages: corpus.stages.length, selected: selected.length, problems: corpus.problems },
     rulesDir,
-    applicable: applicable.length,
+    applicable: judged.length,
     passed,
     failed: failures.length,
     failedWithEnvoyAlterations: failures.filter((f) => f.envoyAlterations.length > 0).length,
     errors,
-    notApplicable: notApplicable.length,
+    notApplicable: notApplicableStages.length,
     notApplicableByReason: Object.fromEntries(Object.entries(naByReason).sort((a, b) => b[1] - a[1])),
     passRate,
     threshold,
     thresholdMet: threshold === null || passRate >= threshold,
     failuresByGroup,
     failures,
-    notApplicableStages: notApplicable.map((p) => (p.applicable ? null! : { name: p.name, reason: p.reason, detail: p.detail })),
+    notApplicableStages,
     uncheckedAssertions,
     durationMs: Date.now() - started,
     envoy,
@@ -257,16 +325,16 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
   if (options.writeReports ?? true) {
     const outDir = options.outDir ?? join(REPO_ROOT, 'test-results');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'crs-failures.json'), JSON.stringify(summary, null, 2) + '\n');
-    writeFileSync(join(outDir, 'crs-failures.txt'), failuresText(summary));
-    log(`reports: ${join(outDir, 'crs-failures.json')}, ${join(outDir, 'crs-failures.txt')}`);
+    writeFileSync(join(outDir, `${reportBase}.json`), JSON.stringify(summary, null, 2) + '\n');
+    writeFileSync(join(outDir, `${reportBase}.txt`), failuresText(summary));
+    log(`reports: ${join(outDir, `${reportBase}.json`)}, ${join(outDir, `${reportBase}.txt`)}`);
   }
   return summary;
 }
 
 export function printSummary(s: Summary, log: (line: string) => void): void {
   log('');
-  log(`CRS v4 regression (${s.corpus.selected} stages, ${(s.durationMs / 1000).toFixed(1)}s)`);
+  log(`${s.title} (${s.corpus.selected} stages, ${(s.durationMs / 1000).toFixed(1)}s)`);
   log(`  pass rate: ${s.passRate.toFixed(2)}%  (${s.passed} passed / ${s.applicable} applicable)`);
   log(`  passed ${s.passed}, failed ${s.failed} (${s.errors} call errors, ${s.failedWithEnvoyAlterations} with Envoy alterations), not applicable ${s.notApplicable}`);
   if (s.notApplicable > 0) {
@@ -283,7 +351,7 @@ export function printSummary(s: Summary, log: (line: string) => void): void {
 
 export function failuresText(s: Summary): string {
   const lines: string[] = [];
-  lines.push(`CRS v4 regression failures — pass rate ${s.passRate.toFixed(2)}% (${s.passed}/${s.applicable} applicable; ${s.notApplicable} not applicable)`);
+  lines.push(`${s.title} failures — pass rate ${s.passRate.toFixed(2)}% (${s.passed}/${s.applicable} applicable; ${s.notApplicable} not applicable)`);
   lines.push(`rules: ${s.rulesDir}; header encoding: ${s.headerEncoding}`);
   lines.push('');
   for (const g of s.failuresByGroup) {
@@ -297,6 +365,7 @@ export function failuresText(s: Summary): string {
       const check = f.request['check'] as { method: string; path: string; protocol: string; body_bytes: number } | undefined;
       if (check) lines.push(`    request: ${check.method} ${check.path} ${check.protocol}, body ${check.body_bytes} bytes`);
       if (f.envoyAlterations.length > 0) lines.push(`    envoy: ${f.envoyAlterations.join('; ')}`);
+      if (f.withoutEnvoyRewrites !== null) lines.push(`    without Envoy's rewrites: ${f.withoutEnvoyRewrites}`);
       if (f.override) lines.push(`    override: ${f.override}`);
     }
     lines.push('');
@@ -318,6 +387,8 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
       allowPositionals: false,
       options: {
+        suite: { type: 'string' },
+        'crs-setup': { type: 'string' },
         'rules-dir': { type: 'string' },
         'crs-dir': { type: 'string' },
         filter: { type: 'string' },
@@ -338,7 +409,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help) {
-    console.log('usage: node dist/test/crs/run-crs.js [--filter RE] [--threshold PCT] [--concurrency N] [--rules-dir DIR]\n' +
+    console.log('usage: node dist/test/crs/run-crs.js [--suite v4|crs3] [--crs-setup FILE] [--filter RE] [--threshold PCT] [--concurrency N] [--rules-dir DIR]\n' +
       '       [--crs-dir DIR] [--deadline-ms N] [--verbose] [--header-encoding raw|map] [--envoy-reject-http10]\n' +
       '       [--envoy-allow-custom-methods] [--server-target unix:/path|host:port] [--no-reports]');
     return 0;
@@ -354,7 +425,14 @@ async function main(argv: string[]): Promise<number> {
     console.error('run-crs: --header-encoding must be raw or map');
     return 2;
   }
+  const suite = values.suite ?? 'v4';
+  if (suite !== 'v4' && suite !== 'crs3') {
+    console.error('run-crs: --suite must be v4 or crs3');
+    return 2;
+  }
   const options: RunCrsOptions = {
+    suite,
+    ...(values['crs-setup'] !== undefined ? { crsSetup: values['crs-setup'] } : {}),
     ...(values['rules-dir'] !== undefined ? { rulesDir: values['rules-dir'] } : {}),
     ...(values['crs-dir'] !== undefined ? { crsDir: values['crs-dir'] } : {}),
     ...(values.filter !== undefined ? { filter: values.filter } : {}),
