@@ -243,6 +243,44 @@ test('rx: RE2-rejected constructs are named; V8 fallback when the rule id allows
   }
 });
 
+test('V8 fallback: possessive quantifiers keep PCRE semantics and numbering; (?i:...) wrappers become flags', () => {
+  const warnings: string[] = [];
+  const allow = { regexFallbackRuleIds: new Set([90]), warn: (m: string) => warnings.push(m) };
+  // a*+a can never match: the possessive run gives nothing back (greedy a*a would match "aaa").
+  const never = op('rx', 'a*+a', { ruleId: 90, options: allow });
+  assert.equal(never.evaluate(new FakeTx(false), 'aaa'), false);
+  const tx = new FakeTx(true);
+  assert.equal(op('rx', '(x)\\d++(y)', { ruleId: 90, options: allow }).evaluate(tx, '-x123y-'), true);
+  assert.equal(tx.captures.get(0), 'x123y');
+  assert.equal(tx.captures.get(1), 'x', 'the emulation group is not visible in the captures');
+  assert.equal(tx.captures.get(2), 'y');
+  for (const [pattern, input, expected] of [
+    ['^(?:\\s*+;\\s*+[a-z]++)*$', ' ; ab;c', true],
+    ['^[a-z]{2,3}+c', 'abcc', true],
+    ['^[a-z]{2,3}+c', 'abc', false],
+    ['^(?:ab)?+b', 'ab', false],
+    ['^(?:ab)?+b', 'abb', true],
+  ] as const) {
+    assert.equal(op('rx', pattern, { ruleId: 90, options: allow }).evaluate(new FakeTx(false), input), expected, `${pattern} on ${input}`);
+  }
+  // CRS 3.3.4 942130 style: the whole pattern in (?i:...) plus a lookahead with a backreference.
+  const ci = op('rx', '(?i:\\b(\\w+)\\b=(?!\\b\\1\\b)\\w+)', { ruleId: 90, options: allow });
+  assert.equal(ci.evaluate(new FakeTx(false), 'A=b'), true);
+  assert.equal(ci.evaluate(new FakeTx(false), 'A=A'), false);
+  // The warning goes to the loader's warn hook and states the risk.
+  assert.ok(warnings.length >= 6);
+  assert.ok(warnings.every((w) => /rule 90: .*V8 RegExp fallback.*ReDoS/.test(w)), warnings[0]);
+  // An option group that does not span the pattern is refused with both engines named.
+  assert.throws(() => op('rx', '(?i:a)(?!b)', { ruleId: 90, options: allow }), /rejected by RE2 .* and by the V8 fallback/);
+});
+
+test('@geoLookup and @rbl never match (no GeoIP database, no DNS on the check path)', () => {
+  for (const name of ['geoLookup', 'rbl']) {
+    const o = op(name.toLowerCase(), name === 'rbl' ? 'sbl-xbl.spamhaus.org' : '');
+    assert.equal(o.evaluate(new FakeTx(false), '1.2.3.4'), false);
+  }
+});
+
 test('compileRegex: reusable helper (selectors), engine and groups', () => {
   const re = compileRegex('^foo(\\d)?', { ruleId: 1, fallbackAllowed: false });
   assert.equal(re.engine, 're2');
