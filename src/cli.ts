@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type ConfigOverrides, type SidewallConfig } fr
 import { packageVersion } from './config/paths.js';
 import type { WafLike } from './server/check-service.js';
 import { SecLangError } from './seclang/ast.js';
+import { isCrsDirectory } from './engine/crs-layout.js';
 import { startApp, type App } from './server/app.js';
 import { ListenError } from './server/listen.js';
 
@@ -28,7 +29,8 @@ Options for serve (flags override the config file):
   -c, --config FILE     YAML config file
       --listen ADDR     gRPC address: host:port, [ipv6]:port or unix:/path (default 127.0.0.1:9001)
       --admin ADDR      admin HTTP address for /metrics /healthz /readyz (default 127.0.0.1:9002)
-      --rules FILE      SecLang entry file (default: the embedded rules/main.conf)
+      --rules PATH      SecLang entry file, or a CRS directory (crs-setup.conf, plugins/, rules/)
+                        loaded in CRS's INSTALL order (default: the embedded rules/main.conf)
       --mode MODE       block | detect | off (overrides SecRuleEngine)
       --fail-open       allow requests when evaluation fails (default: deny with 503)
       --log-level LVL   fatal | error | warn | info | debug | trace | silent (default info)
@@ -192,7 +194,8 @@ class RuleLoadError extends Error {
 
 function checkRulesFile(path: string): void {
   if (!existsSync(path)) die(`rules: ${path}: file not found`);
-  if (!statSync(path).isFile()) die(`rules: ${path}: not a regular file`);
+  if (isCrsDirectory(path)) return; // a CRS installation directory, composed in CRS's order
+  if (!statSync(path).isFile()) die(`rules: ${path}: not a regular file nor a CRS directory (with rules/ and crs-setup.conf)`);
 }
 
 function installSignalHandlers(app: App, logger: Logger, exit: (code: number) => never): void {

@@ -6,6 +6,8 @@ import { Marker, type Rule } from './rule.js';
 import { RuleSet } from './ruleset.js';
 import { Transaction, type Interruption, type TxEngineMode } from './transaction.js';
 import type { Directive } from '../seclang/ast.js';
+import { join, resolve } from 'node:path';
+import { crsLayoutEntry, isCrsDirectory } from './crs-layout.js';
 
 export interface WafLoadOptions {
   /** Overrides SecRuleEngine from the rules (CLI --mode); ctl:ruleEngine can then not change it. */
@@ -35,8 +37,16 @@ export class Waf {
     return this.ruleset.warnings;
   }
 
-  /** Loads a SecLang entry file (Includes resolved relative to it). Throws SecLangError naming file:line. */
+  /**
+   * Loads a SecLang entry file (Includes resolved relative to it), or a CRS directory laid out as
+   * CRS's INSTALL describes (see crs-layout.ts). Throws SecLangError naming file:line.
+   */
   static fromFile(path: string, options: WafLoadOptions = {}): Waf {
+    if (isCrsDirectory(path)) {
+      const layout = crsLayoutEntry(path);
+      for (const w of layout.warnings) options.onWarning?.(w);
+      return Waf.fromString(layout.text, join(resolve(path), '(crs-layout)'), options);
+    }
     return Waf.build(readDirectives(path), options);
   }
 

@@ -6,60 +6,8 @@
 //   4. Include <crs>/rules/*.conf.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { MODSECURITY_RECOMMENDED_REQUEST_SIDE } from '../../src/engine/crs-layout.js';
 
-/** Request-side directives of ModSecurity v3 modsecurity.conf-recommended (v3/master).
- * Response-body, audit/debug log, file-system, unicode-map and status-engine settings are
- * left out: the ext_authz server never sees a response and writes no files. */
-export const MODSECURITY_RECOMMENDED_REQUEST_SIDE = `# -- from ModSecurity v3 modsecurity.conf-recommended (request side) --
-SecRuleEngine DetectionOnly
-SecRequestBodyAccess On
-
-SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\\+|/)|text/)xml" \\
-     "id:'200000',phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
-
-SecRule REQUEST_HEADERS:Content-Type "^application/json" \\
-     "id:'200001',phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-
-SecRequestBodyLimit 13107200
-SecRequestBodyNoFilesLimit 131072
-SecRequestBodyLimitAction Reject
-SecRequestBodyJsonDepthLimit 512
-SecArgumentsLimit 1000
-
-SecRule &ARGS "@ge 1000" \\
-"id:'200007', phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request body due to large argument count',severity:2"
-
-SecRule REQBODY_ERROR "!@eq 0" \\
-"id:'200002', phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{reqbody_error_msg}',severity:2"
-
-SecRule MULTIPART_STRICT_ERROR "!@eq 0" \\
-"id:'200003',phase:2,t:none,log,deny,status:400, \\
-msg:'Multipart request body failed strict validation: \\
-PE %{REQBODY_PROCESSOR_ERROR}, \\
-BQ %{MULTIPART_BOUNDARY_QUOTED}, \\
-BW %{MULTIPART_BOUNDARY_WHITESPACE}, \\
-DB %{MULTIPART_DATA_BEFORE}, \\
-DA %{MULTIPART_DATA_AFTER}, \\
-HF %{MULTIPART_HEADER_FOLDING}, \\
-LF %{MULTIPART_LF_LINE}, \\
-SM %{MULTIPART_MISSING_SEMICOLON}, \\
-IQ %{MULTIPART_INVALID_QUOTING}, \\
-IP %{MULTIPART_INVALID_PART}, \\
-IH %{MULTIPART_INVALID_HEADER_FOLDING}, \\
-FL %{MULTIPART_FILE_LIMIT_EXCEEDED}'"
-
-SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" \\
-    "id:'200004',phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
-
-SecPcreMatchLimit 1000
-SecPcreMatchLimitRecursion 1000
-
-SecRule TX:/^MSC_/ "!@streq 0" \\
-        "id:'200005',phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{MATCHED_VAR_NAME}'"
-
-SecArgumentSeparator &
-SecCookieFormat 0
-`;
 
 /** CRS tests/regression/README.md (v4) rule 900005, with total_arg_length and max_num_args at the
  * values of crs-setup.conf.example (the README's list omits them; CI passes them as env). */

@@ -1,0 +1,108 @@
+// Loading an OWASP CRS v4 directory as it is installed (CRS INSTALL.md): `rules` may name the CRS
+// directory itself instead of an entry file. The entry is then composed in CRS's documented order:
+//
+//   the request side of ModSecurity's modsecurity.conf-recommended (engine, body processors,
+//     body-error rules 200000-200007; DetectionOnly unless the mode setting says otherwise)
+//   crs-setup.conf            (crs-setup.conf.example, with a warning, when not copied yet)
+//   plugins/*-config.conf     plugins/*-before.conf
+//   rules/*.conf              (byte order: a REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf renamed
+//                              from its .example runs first, RESPONSE-999-...-AFTER-CRS.conf last)
+//   plugins/*-after.conf
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Request-side directives of ModSecurity v3's modsecurity.conf-recommended. Response-body,
+ * audit/debug log, file-system and status settings are left out: ext_authz sees no response and
+ * Sidewall writes no files. */
+export const MODSECURITY_RECOMMENDED_REQUEST_SIDE = `# -- from ModSecurity v3 modsecurity.conf-recommended (request side) --
+SecRuleEngine DetectionOnly
+SecRequestBodyAccess On
+
+SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\\+|/)|text/)xml" \\
+     "id:'200000',phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+
+SecRule REQUEST_HEADERS:Content-Type "^application/json" \\
+     "id:'200001',phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+
+SecRequestBodyLimit 13107200
+SecRequestBodyNoFilesLimit 131072
+SecRequestBodyLimitAction Reject
+SecRequestBodyJsonDepthLimit 512
+SecArgumentsLimit 1000
+
+SecRule &ARGS "@ge 1000" \\
+"id:'200007', phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request body due to large argument count',severity:2"
+
+SecRule REQBODY_ERROR "!@eq 0" \\
+"id:'200002', phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{reqbody_error_msg}',severity:2"
+
+SecRule MULTIPART_STRICT_ERROR "!@eq 0" \\
+"id:'200003',phase:2,t:none,log,deny,status:400, \\
+msg:'Multipart request body failed strict validation: \\
+PE %{REQBODY_PROCESSOR_ERROR}, \\
+BQ %{MULTIPART_BOUNDARY_QUOTED}, \\
+BW %{MULTIPART_BOUNDARY_WHITESPACE}, \\
+DB %{MULTIPART_DATA_BEFORE}, \\
+DA %{MULTIPART_DATA_AFTER}, \\
+HF %{MULTIPART_HEADER_FOLDING}, \\
+LF %{MULTIPART_LF_LINE}, \\
+SM %{MULTIPART_MISSING_SEMICOLON}, \\
+IQ %{MULTIPART_INVALID_QUOTING}, \\
+IP %{MULTIPART_INVALID_PART}, \\
+IH %{MULTIPART_INVALID_HEADER_FOLDING}, \\
+FL %{MULTIPART_FILE_LIMIT_EXCEEDED}'"
+
+SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" \\
+    "id:'200004',phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
+
+SecPcreMatchLimit 1000
+SecPcreMatchLimitRecursion 1000
+
+SecRule TX:/^MSC_/ "!@streq 0" \\
+        "id:'200005',phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{MATCHED_VAR_NAME}'"
+
+SecArgumentSeparator &
+SecCookieFormat 0
+`;
+
+/** True when `path` is a directory laid out like a CRS installation (has rules/ and a crs-setup). */
+export function isCrsDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory() && existsSync(join(path, 'rules'));
+  } catch {
+    return false;
+  }
+}
+
+export interface CrsLayout {
+  /** The composed entry text (Include paths absolute). */
+  text: string;
+  /** Notes for the operator (e.g. crs-setup.conf.example used). */
+  warnings: string[];
+}
+
+/** Composes the entry for a CRS directory. Throws with a clear message when it is not one. */
+export function crsLayoutEntry(dir: string): CrsLayout {
+  const root = resolve(dir);
+  if (!existsSync(join(root, 'rules'))) throw new Error(`${root}: not a CRS directory (no rules/ inside)`);
+  const warnings: string[] = [];
+  let setup = join(root, 'crs-setup.conf');
+  if (!existsSync(setup)) {
+    const example = join(root, 'crs-setup.conf.example');
+    if (!existsSync(example)) throw new Error(`${root}: no crs-setup.conf (nor crs-setup.conf.example) in the CRS directory`);
+    warnings.push(`${example}: used as is; copy it to crs-setup.conf to customise the CRS setup`);
+    setup = example;
+  }
+  const plugins = join(root, 'plugins');
+  const text = [
+    `# Composed by Sidewall from the CRS directory ${root} (CRS INSTALL order).`,
+    MODSECURITY_RECOMMENDED_REQUEST_SIDE,
+    `Include ${setup}`,
+    `IncludeOptional ${join(plugins, '*-config.conf')}`,
+    `IncludeOptional ${join(plugins, '*-before.conf')}`,
+    `Include ${join(root, 'rules', '*.conf')}`,
+    `IncludeOptional ${join(plugins, '*-after.conf')}`,
+    '',
+  ].join('\n');
+  return { text, warnings };
+}
