@@ -90,11 +90,13 @@ export function translatePattern(pattern: string, target: Target): string {
   return translate(pattern, target).source;
 }
 
-/** Capturing groups opened in `src` (a translated pattern), i.e. the JS number of the last one. */
-function countCapturingGroups(src: string): number {
-  let count = 0;
+/**
+ * Calls `visit(i)` for each '(' and ')' of `src` from `from` on that is syntax (not escaped, not
+ * inside a character class); stops early when `visit` returns true.
+ */
+function scanParens(src: string, from: number, visit: (i: number) => boolean): void {
   let inClass = false;
-  for (let i = 0; i < src.length; i++) {
+  for (let i = from; i < src.length; i++) {
     const c = src[i]!;
     if (c === '\\') {
       i++;
@@ -108,10 +110,19 @@ function countCapturingGroups(src: string): number {
       inClass = true;
       if (src[i + 1] === '^') i++;
       if (src[i + 1] === ']') i++;
-    } else if (c === '(' && (src[i + 1] !== '?' || (src[i + 2] === '<' && src[i + 3] !== '=' && src[i + 3] !== '!'))) {
-      count++;
+    } else if ((c === '(' || c === ')') && visit(i)) {
+      return;
     }
   }
+}
+
+/** Capturing groups opened in `src` (a translated pattern), i.e. the JS number of the last one. */
+function countCapturingGroups(src: string): number {
+  let count = 0;
+  scanParens(src, 0, (i) => {
+    if (src[i] === '(' && (src[i + 1] !== '?' || (src[i + 2] === '<' && src[i + 3] !== '=' && src[i + 3] !== '!'))) count++;
+    return false;
+  });
   return count;
 }
 
@@ -368,25 +379,13 @@ function splitLeadingFlags(pattern: string): { flags: string; rest: string } {
 /** Index of the ')' closing the group opened at `open`, -1 when unbalanced. */
 function closingParen(pattern: string, open: number): number {
   let depth = 0;
-  let inClass = false;
-  for (let i = open; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      if (pattern[i + 1] === '^') i++;
-      if (pattern[i + 1] === ']') i++;
-    } else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return i;
-  }
-  return -1;
+  let close = -1;
+  scanParens(pattern, open, (i) => {
+    depth += pattern[i] === '(' ? 1 : -1;
+    if (depth === 0) close = i;
+    return depth === 0;
+  });
+  return close;
 }
 
 function ruleLabel(ruleId: number | undefined): string {

@@ -9,23 +9,23 @@ import { dirname, join, resolve } from 'node:path';
 import { MODSECURITY_RECOMMENDED_REQUEST_SIDE } from '../../src/engine/crs-layout.js';
 
 
-/** CRS tests/regression/README.md (v4) rule 900005, with total_arg_length and max_num_args at the
- * values of crs-setup.conf.example (the README's list omits them; CI passes them as env). */
-export const CRS_TEST_SECACTION = `SecAction "id:900005,\\
-  phase:1,\\
-  nolog,\\
-  pass,\\
-  ctl:ruleEngine=DetectionOnly,\\
-  ctl:ruleRemoveById=910000,\\
-  setvar:tx.blocking_paranoia_level=4,\\
-  setvar:tx.crs_validate_utf8_encoding=1,\\
-  setvar:tx.arg_name_length=100,\\
-  setvar:tx.arg_length=400,\\
-  setvar:tx.total_arg_length=64000,\\
-  setvar:tx.max_num_args=255,\\
-  setvar:tx.max_file_size=64100,\\
-  setvar:tx.combined_file_sizes=65535"
-`;
+/**
+ * CRS's regression-test rule 900005 (tests/regression/README.md), with total_arg_length and
+ * max_num_args at the values of crs-setup.conf.example (the README's list omits them; CI passes them
+ * as env). `paranoiaVariable`: blocking_paranoia_level in v4, paranoia_level in 3.x.
+ */
+function crsTestSecAction(paranoiaVariable: string): string {
+  const actions = [
+    'id:900005', 'phase:1', 'nolog', 'pass', 'ctl:ruleEngine=DetectionOnly', 'ctl:ruleRemoveById=910000',
+    `setvar:tx.${paranoiaVariable}=4`, 'setvar:tx.crs_validate_utf8_encoding=1', 'setvar:tx.arg_name_length=100',
+    'setvar:tx.arg_length=400', 'setvar:tx.total_arg_length=64000', 'setvar:tx.max_num_args=255',
+    'setvar:tx.max_file_size=64100', 'setvar:tx.combined_file_sizes=65535',
+  ];
+  return `SecAction "${actions.join(',\\\n  ')}"\n`;
+}
+
+export const CRS_TEST_SECACTION = crsTestSecAction('blocking_paranoia_level');
+export const CRS3_TEST_SECACTION = crsTestSecAction('paranoia_level');
 
 export interface EntryConfOptions {
   /** CRS directory holding crs-setup.conf.example and rules/. */
@@ -52,23 +52,6 @@ export function entryConfText(options: EntryConfOptions): string {
     '',
   ].join('\n');
 }
-
-/** CRS 3.3's regression-test rule 900005 (paranoia_level is 3.x's name for the blocking level). */
-export const CRS3_TEST_SECACTION = `SecAction "id:900005,\\
-  phase:1,\\
-  nolog,\\
-  pass,\\
-  ctl:ruleEngine=DetectionOnly,\\
-  ctl:ruleRemoveById=910000,\\
-  setvar:tx.paranoia_level=4,\\
-  setvar:tx.crs_validate_utf8_encoding=1,\\
-  setvar:tx.arg_name_length=100,\\
-  setvar:tx.arg_length=400,\\
-  setvar:tx.total_arg_length=64000,\\
-  setvar:tx.max_num_args=255,\\
-  setvar:tx.max_file_size=64100,\\
-  setvar:tx.combined_file_sizes=65535"
-`;
 
 export interface Crs3EntryConfOptions {
   /** Debian: /usr/share/modsecurity-crs/rules. */

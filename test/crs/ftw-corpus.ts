@@ -245,8 +245,11 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
-/** Loads every *.yaml / *.yml under `root` (recursively, sorted). */
-export function loadCorpus(root: string): LoadedCorpus {
+/** Parses one YAML file of a corpus: its stages, and notes about it (empty, disabled tests). */
+export type CorpusFileParser = (text: string, file: string, group: string) => { stages: FtwStage[]; notes: string[] };
+
+/** Loads every *.yaml / *.yml under `root` (recursively, sorted) with `parse`. */
+export function loadCorpusWith(root: string, parse: CorpusFileParser): LoadedCorpus {
   const paths: string[] = [];
   walk(root, paths);
   const stages: FtwStage[] = [];
@@ -255,14 +258,22 @@ export function loadCorpus(root: string): LoadedCorpus {
     const rel = relative(root, path);
     const group = rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : '';
     try {
-      const parsed = parseFtwYaml(readFileSync(path, 'utf8'), rel, group);
-      if (parsed.length === 0) problems.push({ file: rel, problem: 'no tests (empty or comment-only file)' });
-      stages.push(...parsed);
+      const parsed = parse(readFileSync(path, 'utf8'), rel, group);
+      for (const problem of parsed.notes) problems.push({ file: rel, problem });
+      stages.push(...parsed.stages);
     } catch (err) {
       problems.push({ file: rel, problem: err instanceof Error ? err.message : String(err) });
     }
   }
   return { root, files: paths.length, stages, problems };
+}
+
+/** Loads a go-ftw (v2) corpus. */
+export function loadCorpus(root: string): LoadedCorpus {
+  return loadCorpusWith(root, (text, file, group) => {
+    const stages = parseFtwYaml(text, file, group);
+    return { stages, notes: stages.length === 0 ? ['no tests (empty or comment-only file)'] : [] };
+  });
 }
 
 /** "920100-4" or "920100-4/2" for multi-stage tests. */

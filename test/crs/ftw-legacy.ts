@@ -13,10 +13,8 @@
 //   the data holds no %HH escape, it is re-encoded as urlencode(parse_qsl(data)) (pairs without
 //   '=' or with an empty value dropped, quote_plus; kept as-is when nothing is left);
 //   `Content-Length: len(data)` when no header is spelled exactly "Content-Length".
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { FtwFileProblem, FtwInput, FtwOutput, FtwStage, LoadedCorpus } from './ftw-corpus.js';
+import { loadCorpusWith, type FtwInput, type FtwOutput, type FtwStage, type LoadedCorpus } from './ftw-corpus.js';
 import { UnsupportedInputError, type BuiltRequest, type HeaderLine } from './ftw-request.js';
 
 type Plain = string | null | Plain[] | { [k: string]: Plain };
@@ -145,32 +143,12 @@ export function parseLegacyFtwYaml(text: string, file = '<inline>', group = ''):
   return { stages, disabled };
 }
 
-function walk(dir: string, out: string[]): void {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.ya?ml$/i.test(name)) out.push(p);
-  }
-}
-
 /** Loads every legacy ftw YAML file under `root`. Disabled tests are reported as problems. */
 export function loadLegacyCorpus(root: string): LoadedCorpus {
-  const paths: string[] = [];
-  walk(root, paths);
-  const stages: FtwStage[] = [];
-  const problems: FtwFileProblem[] = [];
-  for (const path of paths) {
-    const rel = relative(root, path);
-    const group = rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : '';
-    try {
-      const parsed = parseLegacyFtwYaml(readFileSync(path, 'utf8'), rel, group);
-      if (parsed.disabled.length > 0) problems.push({ file: rel, problem: `disabled in the file: ${parsed.disabled.join(' ')}` });
-      stages.push(...parsed.stages);
-    } catch (err) {
-      problems.push({ file: rel, problem: err instanceof Error ? err.message : String(err) });
-    }
-  }
-  return { root, files: paths.length, stages, problems };
+  return loadCorpusWith(root, (text, file, group) => {
+    const parsed = parseLegacyFtwYaml(text, file, group);
+    return { stages: parsed.stages, notes: parsed.disabled.length > 0 ? [`disabled in the file: ${parsed.disabled.join(' ')}`] : [] };
+  });
 }
 
 // ---- request bytes ----
