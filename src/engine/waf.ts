@@ -6,6 +6,7 @@ import { Marker, type Rule } from './rule.js';
 import { RuleSet } from './ruleset.js';
 import { Transaction, type Interruption, type TxEngineMode } from './transaction.js';
 import type { Directive } from '../seclang/ast.js';
+import { pinnedSetvarWarnings, pinnedTxMap } from './pinned-tx.js';
 
 export interface WafLoadOptions {
   /** Overrides SecRuleEngine from the rules (CLI --mode); ctl:ruleEngine can then not change it. */
@@ -14,6 +15,18 @@ export interface WafLoadOptions {
   regexFallbackRuleIds?: ReadonlySet<number>;
   /** Called for non-fatal load warnings (unsupported log-only directives, fallbacks). */
   onWarning?: (message: string) => void;
+  /**
+   * TX variables every transaction starts with and setvar cannot change (operator settings such as
+   * blocking_paranoia_level), so they win over the ruleset's own defaults.
+   */
+  pinnedTx?: Readonly<Record<string, string>>;
+}
+
+/** How a sliced compile went (Waf.compileSliced). */
+export interface SlicedCompileStats {
+  /** Longest synchronous stretch, ms: how long the event loop was held at most. */
+  longestSliceMs: number;
+  slices: number;
 }
 
 const MODE_TO_TX: Record<EngineMode, TxEngineMode> = { block: 'On', detect: 'DetectionOnly', off: 'Off' };
@@ -45,9 +58,56 @@ export class Waf {
     return Waf.build(parseDirectivesFromString(text, virtualPath), options);
   }
 
+  /** Compiles directives already read (e.g. a cached base ruleset plus exclusion rules). */
+  static fromDirectives(directives: Directive[], options: WafLoadOptions = {}): Waf {
+    return Waf.build(directives, options);
+  }
+
+  /**
+   * Same as fromDirectives, but compiles in slices of about `sliceMs` and yields to the event loop
+   * between them, so a live reload on a serving process does not hold checks back for the whole
+   * compile (CRS takes hundreds of ms).
+   */
+  static async compileSliced(
+    directives: Directive[],
+    options: WafLoadOptions = {},
+    sliceMs = 10,
+    stats: SlicedCompileStats = { longestSliceMs: 0, slices: 0 },
+  ): Promise<Waf> {
+    const rs = Waf.newRuleSet(directives, options);
+    let start = performance.now();
+    const endSlice = (): void => {
+      const took = performance.now() - start;
+      if (took > stats.longestSliceMs) stats.longestSliceMs = took;
+      stats.slices++;
+    };
+    for (let i = 0; i < directives.length; i++) {
+      rs.addDirectives([directives[i]!]);
+      if (performance.now() - start >= sliceMs) {
+        endSlice();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        start = performance.now();
+      }
+    }
+    const waf = Waf.finishRuleSet(rs, options);
+    endSlice();
+    return waf;
+  }
+
   private static build(directives: Directive[], options: WafLoadOptions): Waf {
-    const rs = new RuleSet({ regexFallbackRuleIds: options.regexFallbackRuleIds, warn: options.onWarning });
+    const rs = Waf.newRuleSet(directives, options);
     rs.addDirectives(directives);
+    return Waf.finishRuleSet(rs, options);
+  }
+
+  private static newRuleSet(directives: Directive[], options: WafLoadOptions): RuleSet {
+    const rs = new RuleSet({ regexFallbackRuleIds: options.regexFallbackRuleIds, warn: options.onWarning });
+    rs.pinnedTx = pinnedTxMap(options.pinnedTx);
+    if (rs.pinnedTx !== null) for (const w of pinnedSetvarWarnings(directives, rs.pinnedTx)) options.onWarning?.(w);
+    return rs;
+  }
+
+  private static finishRuleSet(rs: RuleSet, options: WafLoadOptions): Waf {
     rs.finish();
     if (options.mode !== undefined) {
       rs.engineMode = MODE_TO_TX[options.mode];
