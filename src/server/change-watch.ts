@@ -110,7 +110,8 @@ export async function statFingerprint(dirs: readonly string[]): Promise<string> 
     for (const name of names) {
       try {
         const st = await stat(join(dir, name), { bigint: true });
-        h.update(`${name} ${st.size} ${st.ino} ${st.mtimeNs} ${st.ctimeNs}\n`);
+        // Subdirectories are not rule files (and may be e.g. the settings directory).
+        if (st.isFile()) h.update(`${name} ${st.size} ${st.ino} ${st.mtimeNs} ${st.ctimeNs}\n`);
       } catch {
         h.update(`${name} gone\n`);
       }

@@ -282,7 +282,7 @@ export class EngineReloader {
         if (inExclusions) throw err;
         throw new BaseRulesetError(err);
       }
-      compiled++;
+      if (settings.waf !== 'disabled') compiled++;
       engines.set(key, engine);
       return engine;
     };
