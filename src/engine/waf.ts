@@ -81,14 +81,16 @@ export class Waf {
       if (took > stats.longestSliceMs) stats.longestSliceMs = took;
       stats.slices++;
     };
+    const pause = async (): Promise<void> => {
+      endSlice();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      start = performance.now();
+    };
     for (let i = 0; i < directives.length; i++) {
       rs.addDirectives([directives[i]!]);
-      if (performance.now() - start >= sliceMs) {
-        endSlice();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        start = performance.now();
-      }
+      if (performance.now() - start >= sliceMs) await pause();
     }
+    await pause(); // finishing (prefilter sets) is one long step of its own
     const waf = Waf.finishRuleSet(rs, options);
     endSlice();
     return waf;
