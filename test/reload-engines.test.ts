@@ -175,6 +175,32 @@ describe('rejections', () => {
   });
 });
 
+describe('watching', () => {
+  test('a settings directory that appears after startup is picked up by the poll', async (t) => {
+    const dir = makeTempDir('sidewall-reload-');
+    const rules = join(dir, 'rules.conf');
+    writeFileSync(rules, RULES);
+    // In a directory nobody watches: only the poll can notice it.
+    const elsewhere = makeTempDir('sidewall-reload-elsewhere-');
+    t.after(() => cleanupDir(elsewhere));
+    const settings = join(elsewhere, 'later');
+    const logs: LogLine[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
+    const reloader = await EngineReloader.start({ rulesFile: rules, settingsDir: settings, pod: {}, defaults: { mode: null }, logger, metrics: new Metrics({ defaultMetrics: false }), pollMs: 100 });
+    setups.push({ dir, rules, settings, logs, metrics: new Metrics({ defaultMetrics: false }), reloader });
+    assert.ok(logs.some((l) => /settings directory does not exist/.test(String(l.msg))));
+    assert.equal(reloader.provider.engineFor(ctx()).evaluate(req('/?q=attack')).action, 'detect');
+    mkdirSync(settings);
+    writeFileSync(join(settings, 'settings.yaml'), 'version: 1\nmode: block\n');
+    const deadline = Date.now() + 5000;
+    while (reloader.provider.engineFor(ctx()).evaluate(req('/?q=attack')).action !== 'deny') {
+      assert.ok(Date.now() < deadline, 'not picked up within 5 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(logs.some((l) => l.event === 'reload' && l.reason === 'poll' && l.layout === 'single'));
+  });
+});
+
 describe('memory', () => {
   test('replaced engines become garbage after reloads', async () => {
     setFlagsFromString('--expose-gc');

@@ -341,6 +341,9 @@ export class EngineReloader {
       return this.reject(reason, started, [err.message]);
     }
 
+    if (snapshot?.layout === 'multi' && snapshot.missing && reason === 'startup') {
+      this.logger.warn({ settings_dir: settingsDir }, 'settings directory does not exist (yet): server defaults apply until it appears');
+    }
     this.provider.swap(table);
     this.baseDirectives = base;
     this.engines = engines;
