@@ -2,6 +2,7 @@
 // sidewall — Web Application Firewall for Kubernetes (Envoy ext_authz gRPC server).
 //
 //   sidewall serve [--config F] [--listen A] [--admin A] [--rules F] [--mode M] [--fail-open]
+//                  [--settings-dir D] [--pod-settings k=v,...]   (SIGHUP reloads rules and settings)
 //   sidewall version
 //   sidewall --help
 //
@@ -12,10 +13,10 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type ConfigOverrides, type SidewallConfig } from './config/config.js';
 import { packageVersion } from './config/paths.js';
-import type { WafLike } from './server/check-service.js';
+import type { Metrics } from './server/metrics.js';
 import { SecLangError } from './seclang/ast.js';
 import { isCrsDirectory } from './engine/crs-layout.js';
-import { startApp, type App } from './server/app.js';
+import { startApp, type App, type EngineHost } from './server/app.js';
 import { ListenError } from './server/listen.js';
 
 const USAGE = `sidewall — Web Application Firewall for Kubernetes (Envoy ext_authz server, OWASP CRS v4)
@@ -34,6 +35,12 @@ Options for serve (flags override the config file):
       --mode MODE       block | detect | off (overrides SecRuleEngine)
       --fail-open       allow requests when evaluation fails (default: deny with 503)
       --log-level LVL   fatal | error | warn | info | debug | trace | silent (default info)
+      --settings-dir DIR  live settings: DIR/settings.yaml (+ exclusions.conf) for one
+                        namespace, or DIR/<namespace>/settings.yaml for a shared gateway
+      --pod-settings LIST  pod overrides, e.g. mode=block,paranoia_level=2
+                        (keys: waf, mode, paranoia_level, anomaly_threshold)
+
+Rule and settings files are watched and reloaded without a restart; SIGHUP forces a reload.
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage, config or rules.
 `;
@@ -82,6 +89,8 @@ async function serve(args: string[]): Promise<void> {
         mode: { type: 'string' },
         'fail-open': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'settings-dir': { type: 'string' },
+        'pod-settings': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -100,6 +109,8 @@ async function serve(args: string[]): Promise<void> {
   if (values.mode !== undefined) overrides.mode = values.mode;
   if (values['fail-open'] !== undefined) overrides.failOpen = values['fail-open'];
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  if (values['settings-dir'] !== undefined) overrides.settingsDir = values['settings-dir'];
+  if (values['pod-settings'] !== undefined) overrides.podSettings = values['pod-settings'];
 
   let config: SidewallConfig;
   try {
@@ -111,9 +122,9 @@ async function serve(args: string[]): Promise<void> {
   checkRulesFile(config.rules);
 
   // The engine is loaded only now, so help/version/config errors never depend on it.
-  let Waf: typeof import('./engine/waf.js').Waf;
+  let EngineReloader: typeof import('./server/reload.js').EngineReloader;
   try {
-    ({ Waf } = await import('./engine/waf.js'));
+    ({ EngineReloader } = await import('./server/reload.js'));
   } catch (err) {
     die(`cannot load the rule engine: ${errorMessage(err).split('\n')[0]}`, 1);
   }
@@ -149,19 +160,23 @@ async function serve(args: string[]): Promise<void> {
 
   logger.info({ version: packageVersion(), config: config.configFile, pid: process.pid }, 'sidewall starting');
   const regexFallbackRuleIds = new Set(config.regexFallbackRuleIds);
-  const loadEngine = (): WafLike => {
+  const startEngines = async ({ metrics }: { metrics: Metrics }): Promise<EngineHost> => {
     try {
-      return Waf.fromFile(config.rules, {
-        ...(config.mode !== null ? { mode: config.mode } : {}),
+      return await EngineReloader.start({
+        rulesFile: config.rules,
+        settingsDir: config.settingsDir ?? null,
+        pod: config.podSettings ?? {},
+        defaults: { mode: config.mode },
         regexFallbackRuleIds,
-        onWarning: (message) => logger.warn({ rules: config.rules }, message),
+        logger,
+        metrics,
       });
     } catch (err) {
       throw new RuleLoadError(err, config.rules);
     }
   };
 
-  startApp({ config, logger, loadEngine }).then(
+  startApp({ config, logger, startEngines }).then(
     (app) => installSignalHandlers(app, logger, exit),
     (err: unknown) => {
       if (err instanceof RuleLoadError) {
@@ -217,6 +232,11 @@ function installSignalHandlers(app: App, logger: Logger, exit: (code: number) =>
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP: re-read rules and settings now (the outcome is logged by the reloader).
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reload requested');
+    void app.engines?.reload('signal');
+  });
 }
 
 main(process.argv.slice(2));

@@ -6,6 +6,8 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { EngineMode } from '../engine/api.js';
 import { DEFAULT_RULES_FILE } from './paths.js';
+import { parsePodSettings } from '../settings/pod-settings.js';
+import { SettingsError, type SettingsValues } from '../settings/values.js';
 
 export const ENGINE_MODES: readonly EngineMode[] = ['block', 'detect', 'off'];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -42,6 +44,10 @@ export interface SidewallConfig {
   regexFallbackRuleIds: number[];
   /** The config file read, null when none. */
   configFile: string | null;
+  /** Live settings directory (settings.yaml + exclusions.conf, or one subdirectory per namespace); null = none. */
+  settingsDir?: string | null;
+  /** --pod-settings: the pod's own overrides, winning over the namespace settings. */
+  podSettings?: SettingsValues;
 }
 
 /** Values given on the command line; they override the file. Unset = not given. */
@@ -52,6 +58,8 @@ export interface ConfigOverrides {
   mode?: string;
   failOpen?: boolean;
   logLevel?: string;
+  settingsDir?: string;
+  podSettings?: string;
 }
 
 /** A configuration problem; the message is one line and names the key or flag. */
@@ -71,6 +79,7 @@ const TOP_LEVEL_KEYS = [
   'deny_response',
   'log_level',
   'regex_fallback_rule_ids',
+  'settings_dir',
 ] as const;
 const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
 
@@ -149,6 +158,7 @@ interface FileSettings {
   denyContentType?: string;
   logLevel?: LogLevel;
   regexFallbackRuleIds?: number[];
+  settingsDir?: string;
 }
 
 /**
@@ -215,6 +225,11 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
       return id as number;
     });
   }
+  if (raw.settings_dir !== undefined) {
+    const dir = checkString(raw.settings_dir, 'settings_dir', fail);
+    if (dir === '') fail('settings_dir', 'must not be empty');
+    out.settingsDir = resolve(baseDir, dir);
+  }
   return out;
 }
 
@@ -257,6 +272,19 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
   if (o.mode !== undefined) settings.mode = checkOneOf(o.mode, ENGINE_MODES, '--mode', flagFail);
   if (o.failOpen !== undefined) settings.failOpen = o.failOpen;
   if (o.logLevel !== undefined) settings.logLevel = checkOneOf(o.logLevel, LOG_LEVELS, '--log-level', flagFail);
+  if (o.settingsDir !== undefined) {
+    if (o.settingsDir === '') flagFail('--settings-dir', 'must not be empty');
+    settings.settingsDir = resolve(cwd, o.settingsDir);
+  }
+  let podSettings: SettingsValues = {};
+  if (o.podSettings !== undefined) {
+    try {
+      podSettings = parsePodSettings(o.podSettings);
+    } catch (err) {
+      if (err instanceof SettingsError) throw new ConfigError(err.message);
+      throw err;
+    }
+  }
 
   const listen = settings.listen ?? DEFAULT_LISTEN;
   const admin = settings.admin ?? DEFAULT_ADMIN;
@@ -278,5 +306,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     logLevel: settings.logLevel ?? 'info',
     regexFallbackRuleIds: settings.regexFallbackRuleIds ?? [],
     configFile,
+    settingsDir: settings.settingsDir ?? null,
+    podSettings,
   };
 }

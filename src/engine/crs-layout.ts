@@ -10,6 +10,8 @@
 //   plugins/*-after.conf
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Directive } from '../seclang/ast.js';
+import { parseDirectivesFromString, readDirectives } from '../seclang/reader.js';
 
 /** Request-side directives of ModSecurity v3's modsecurity.conf-recommended. Response-body,
  * audit/debug log, file-system and status settings are left out: ext_authz sees no response and
@@ -105,4 +107,15 @@ export function crsLayoutEntry(dir: string): CrsLayout {
     '',
   ].join('\n');
   return { text, warnings };
+}
+
+/**
+ * Reads the directives of a rules path: a SecLang entry file, or a CRS directory composed as above
+ * (its notes go to `onWarning`). Throws SecLangError naming file:line.
+ */
+export function readRulesEntry(path: string, onWarning?: (message: string) => void): Directive[] {
+  if (!isCrsDirectory(path)) return readDirectives(path);
+  const layout = crsLayoutEntry(path);
+  for (const w of layout.warnings) onWarning?.(w);
+  return parseDirectivesFromString(layout.text, join(resolve(path), '(crs-layout)'));
 }

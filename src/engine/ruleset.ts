@@ -48,6 +48,8 @@ export class RuleSet {
   argumentSeparator = '&';
   jsonDepthLimit = 1024;
   uploadFileLimit = 100;
+  /** Operator-pinned TX variables (lower-cased name → value): set in every transaction, setvar cannot change them. */
+  pinnedTx: ReadonlyMap<string, { key: string; value: string }> | null = null;
   readonly phases: PhaseItem[][] = [[], [], [], [], [], []];
   readonly rulesById = new Map<number, Rule>();
   readonly defaults = new Map<number, DefaultActions>();

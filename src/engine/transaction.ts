@@ -71,6 +71,8 @@ export class Transaction implements OperatorTx {
   ) {
     this.mode = ruleset.engineMode;
     this.requestBodyAccess = ruleset.requestBodyAccess;
+    const pinned = ruleset.pinnedTx;
+    if (pinned !== null) for (const [lower, kv] of pinned) this.tx.set(lower, { key: kv.key, value: kv.value });
     this.collections.set('ARGS_GET', []);
     this.collections.set('ARGS_POST', []);
     this.populateRequest();
@@ -140,13 +142,16 @@ export class Transaction implements OperatorTx {
 
   txSet(key: string, value: string): void {
     const lower = key.toLowerCase();
+    if (this.ruleset.pinnedTx !== null && this.ruleset.pinnedTx.has(lower)) return; // operator settings win
     const kv = this.tx.get(lower);
     if (kv === undefined) this.tx.set(lower, { key, value });
     else kv.value = value;
   }
 
   txDelete(key: string): void {
-    this.tx.delete(key.toLowerCase());
+    const lower = key.toLowerCase();
+    if (this.ruleset.pinnedTx !== null && this.ruleset.pinnedTx.has(lower)) return;
+    this.tx.delete(lower);
   }
 
   txEntries(): readonly KV[] {

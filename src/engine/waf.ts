@@ -1,13 +1,13 @@
 // The WAF: a compiled RuleSet plus the per-request evaluation (phases 1, 2 and request-side 5).
 import type { EngineMode, HttpRequest, RuleMatch, Verdict } from './api.js';
-import { readDirectives, parseDirectivesFromString } from '../seclang/reader.js';
+import { parseDirectivesFromString } from '../seclang/reader.js';
 import { getBodyProcessor } from '../bodyprocessors/index.js';
 import { Marker, type Rule } from './rule.js';
 import { RuleSet } from './ruleset.js';
 import { Transaction, type Interruption, type TxEngineMode } from './transaction.js';
 import type { Directive } from '../seclang/ast.js';
-import { join, resolve } from 'node:path';
-import { crsLayoutEntry, isCrsDirectory } from './crs-layout.js';
+import { readRulesEntry } from './crs-layout.js';
+import { pinnedSetvarWarnings, pinnedTxMap } from './pinned-tx.js';
 
 export interface WafLoadOptions {
   /** Overrides SecRuleEngine from the rules (CLI --mode); ctl:ruleEngine can then not change it. */
@@ -16,6 +16,18 @@ export interface WafLoadOptions {
   regexFallbackRuleIds?: ReadonlySet<number>;
   /** Called for non-fatal load warnings (unsupported log-only directives, fallbacks). */
   onWarning?: (message: string) => void;
+  /**
+   * TX variables every transaction starts with and setvar cannot change (operator settings such as
+   * blocking_paranoia_level), so they win over the ruleset's own defaults.
+   */
+  pinnedTx?: Readonly<Record<string, string>>;
+}
+
+/** How a sliced compile went (Waf.compileSliced). */
+export interface SlicedCompileStats {
+  /** Longest synchronous stretch, ms: how long the event loop was held at most. */
+  longestSliceMs: number;
+  slices: number;
 }
 
 const MODE_TO_TX: Record<EngineMode, TxEngineMode> = { block: 'On', detect: 'DetectionOnly', off: 'Off' };
@@ -42,12 +54,7 @@ export class Waf {
    * CRS's INSTALL describes (see crs-layout.ts). Throws SecLangError naming file:line.
    */
   static fromFile(path: string, options: WafLoadOptions = {}): Waf {
-    if (isCrsDirectory(path)) {
-      const layout = crsLayoutEntry(path);
-      for (const w of layout.warnings) options.onWarning?.(w);
-      return Waf.fromString(layout.text, join(resolve(path), '(crs-layout)'), options);
-    }
-    return Waf.build(readDirectives(path), options);
+    return Waf.build(readRulesEntry(path, options.onWarning), options);
   }
 
   /** Loads SecLang text; `virtualPath` names it in errors and anchors relative Includes. */
@@ -55,9 +62,58 @@ export class Waf {
     return Waf.build(parseDirectivesFromString(text, virtualPath), options);
   }
 
+  /** Compiles directives already read (e.g. a cached base ruleset plus exclusion rules). */
+  static fromDirectives(directives: Directive[], options: WafLoadOptions = {}): Waf {
+    return Waf.build(directives, options);
+  }
+
+  /**
+   * Same as fromDirectives, but compiles in slices of about `sliceMs` and yields to the event loop
+   * between them, so a live reload on a serving process does not hold checks back for the whole
+   * compile (CRS takes hundreds of ms).
+   */
+  static async compileSliced(
+    directives: Directive[],
+    options: WafLoadOptions = {},
+    sliceMs = 10,
+    stats: SlicedCompileStats = { longestSliceMs: 0, slices: 0 },
+  ): Promise<Waf> {
+    const rs = Waf.newRuleSet(directives, options);
+    let start = performance.now();
+    const endSlice = (): void => {
+      const took = performance.now() - start;
+      if (took > stats.longestSliceMs) stats.longestSliceMs = took;
+      stats.slices++;
+    };
+    const pause = async (): Promise<void> => {
+      endSlice();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      start = performance.now();
+    };
+    for (let i = 0; i < directives.length; i++) {
+      rs.addDirectives([directives[i]!]);
+      if (performance.now() - start >= sliceMs) await pause();
+    }
+    await pause(); // finishing (prefilter sets) is one long step of its own
+    const waf = Waf.finishRuleSet(rs, options);
+    endSlice();
+    return waf;
+  }
+
   private static build(directives: Directive[], options: WafLoadOptions): Waf {
-    const rs = new RuleSet({ regexFallbackRuleIds: options.regexFallbackRuleIds, warn: options.onWarning });
+    const rs = Waf.newRuleSet(directives, options);
     rs.addDirectives(directives);
+    return Waf.finishRuleSet(rs, options);
+  }
+
+  private static newRuleSet(directives: Directive[], options: WafLoadOptions): RuleSet {
+    const rs = new RuleSet({ regexFallbackRuleIds: options.regexFallbackRuleIds, warn: options.onWarning });
+    rs.pinnedTx = pinnedTxMap(options.pinnedTx);
+    if (rs.pinnedTx !== null) for (const w of pinnedSetvarWarnings(directives, rs.pinnedTx)) options.onWarning?.(w);
+    return rs;
+  }
+
+  private static finishRuleSet(rs: RuleSet, options: WafLoadOptions): Waf {
     rs.finish();
     if (options.mode !== undefined) {
       rs.engineMode = MODE_TO_TX[options.mode];

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { SidewallConfig } from '../config/config.js';
 import { startAdminServer, type AdminServerHandle } from './admin.js';
 import { CheckService, type WafLike } from './check-service.js';
+import type { EngineSource } from './engine-provider.js';
 import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
 import { HealthService } from './health.js';
 import { Metrics } from './metrics.js';
@@ -16,11 +17,25 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 export type AppState = 'starting' | 'ready' | 'draining' | 'stopped';
 
+/** Engines that may change while serving (live reload, per-namespace settings; see reload.ts). */
+export interface EngineHost {
+  /** Picks the engine for each check. */
+  readonly source: EngineSource;
+  /** The current base engine (mode and rule count for logs; App.waf). */
+  readonly base: WafLike;
+  /** Forces a reload (SIGHUP). Never rejects. */
+  reload(reason?: 'signal' | 'request'): Promise<unknown>;
+  /** Stops watching files. */
+  close(): void;
+}
+
 export interface AppOptions {
   config: SidewallConfig;
   logger: Logger;
   /** Builds the engine; called once the admin server listens. Its exceptions propagate. */
-  loadEngine: () => WafLike;
+  loadEngine?: () => WafLike;
+  /** Instead of loadEngine: starts reloadable engines, with the app's metrics. Its exceptions propagate. */
+  startEngines?: (deps: { metrics: Metrics; logger: Logger }) => Promise<EngineHost>;
   /** How long a graceful shutdown waits for in-flight checks before cancelling them. */
   drainTimeoutMs?: number;
   /** Collect default process metrics (default true). */
@@ -35,6 +50,8 @@ export interface App {
   readonly metrics: Metrics;
   readonly health: HealthService;
   readonly waf: WafLike;
+  /** The reloadable engines when started with startEngines, else null. */
+  readonly engines: EngineHost | null;
   readonly state: AppState;
   /** Graceful shutdown; safe to call more than once. */
   shutdown(reason?: string): Promise<'graceful' | 'forced'>;
@@ -55,10 +72,18 @@ export async function startApp(options: AppOptions): Promise<App> {
   logger.info({ admin: admin.address }, 'admin server listening');
 
   let waf: WafLike;
+  let engines: EngineHost | null = null;
   let grpcServer: GrpcServerHandle;
   try {
     const t0 = performance.now();
-    waf = options.loadEngine();
+    if (options.startEngines !== undefined) {
+      engines = await options.startEngines({ metrics, logger });
+      waf = engines.base;
+    } else if (options.loadEngine !== undefined) {
+      waf = options.loadEngine();
+    } else {
+      throw new Error('startApp needs loadEngine or startEngines');
+    }
     metrics.setRulesLoaded(waf.ruleCount);
     logger.info(
       { rules: config.rules, rule_count: waf.ruleCount, mode: waf.mode, load_ms: Math.round(performance.now() - t0) },
@@ -70,9 +95,11 @@ export async function startApp(options: AppOptions): Promise<App> {
       denyResponse: config.denyResponse,
       logger,
       metrics,
+      ...(engines !== null ? { engines: engines.source } : {}),
     });
     grpcServer = await startGrpcServer(config.listen, { check, health });
   } catch (err) {
+    engines?.close();
     await admin.close();
     throw err;
   }
@@ -88,6 +115,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const shutdown = (reason = 'shutdown'): Promise<'graceful' | 'forced'> => {
     stopping ??= (async () => {
       state = 'draining';
+      engines?.close();
       health.setStatus('NOT_SERVING');
       health.endWatches();
       logger.info({ reason, drain_timeout_ms: drainTimeoutMs }, 'draining: no new checks accepted');
@@ -108,6 +136,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     metrics,
     health,
     waf,
+    engines,
     get state() {
       return state;
     },

@@ -14,6 +14,7 @@ import type { EngineMode, HttpRequest, RuleMatch, Verdict } from '../engine/api.
 import type { DenyResponseConfig } from '../config/config.js';
 import { CheckRequestError, mapCheckRequest, type CheckContext, type CheckRequestMsg } from './check-mapper.js';
 import type { Metrics } from './metrics.js';
+import type { EngineSource } from './engine-provider.js';
 import { RpcCode } from './proto.js';
 
 /** What the check service needs from the engine (Waf implements it). */
@@ -29,6 +30,8 @@ export interface CheckServiceOptions {
   denyResponse: DenyResponseConfig;
   logger: Logger;
   metrics: Metrics;
+  /** Picks the engine per check (live reload, per-namespace settings); default: always `waf`. */
+  engines?: EngineSource;
 }
 
 // ---- response shapes (proto-loader / protobufjs fromObject input) ----
@@ -101,6 +104,7 @@ function logText(s: string, max: number): string {
 
 export class CheckService {
   private readonly waf: WafLike;
+  private readonly engines: EngineSource | null;
   private readonly failOpen: boolean;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
@@ -110,6 +114,7 @@ export class CheckService {
 
   constructor(options: CheckServiceOptions) {
     this.waf = options.waf;
+    this.engines = options.engines ?? null;
     this.failOpen = options.failOpen;
     this.logger = options.logger;
     this.metrics = options.metrics;
@@ -150,11 +155,13 @@ export class CheckService {
       const request = mapped.request;
       if (request.bodyPartial) this.metrics.partialBody();
 
+      // Read once: a reload swapping engines meanwhile does not affect this check.
+      const waf = this.engines === null ? this.waf : this.engines.engineFor(context);
       let verdict: Verdict;
       try {
-        verdict = this.waf.evaluate(request);
+        verdict = waf.evaluate(request);
       } catch (err) {
-        return this.evaluationFailure('evaluation', err, context, request, started);
+        return this.evaluationFailure('evaluation', err, context, request, started, waf);
       }
 
       const response = this.respond(verdict, context.requestId);
@@ -214,6 +221,7 @@ export class CheckService {
     context: CheckContext | null,
     request: HttpRequest | null,
     started: number,
+    waf: WafLike = this.waf,
   ): CheckOutcome {
     const requestId = context?.requestId ?? '';
     this.metrics.error(kind);
@@ -235,7 +243,7 @@ export class CheckService {
     const dynamic_metadata = {
       fields: {
         waf_action: ACTION_VALUES[action],
-        waf_mode: MODE_VALUES[this.waf.mode] ?? { stringValue: String(this.waf.mode) },
+        waf_mode: MODE_VALUES[waf.mode] ?? { stringValue: String(waf.mode) },
         waf_rule_ids: EMPTY_RULE_IDS,
         waf_anomaly_score: ZERO_SCORE,
         waf_request_id: { stringValue: requestId },
