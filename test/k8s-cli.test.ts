@@ -3,6 +3,7 @@
 // metrics; SIGTERM), and `sidewall inject` / `controller` usage errors.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { FakeKubeApi } from './helpers/k8s-fake-api.js';
@@ -37,10 +38,21 @@ function startController(args: string[]) {
   return { child, waitLog, stop, stderr: () => stderr };
 }
 
+/** GET over a fresh connection (fetch's keep-alive pool would hold the test process ~4 s). */
+function httpGet(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    }).once('error', reject);
+  });
+}
+
 function postReview(port: number, ca: string, body: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, servername: 'sidewall-controller.sidewall-system.svc', path: '/mutate', method: 'POST', ca },
+      { host: '127.0.0.1', port, servername: 'sidewall-controller.sidewall-system.svc', path: '/mutate', method: 'POST', ca, agent: false },
       (res) => {
         let text = '';
         res.setEncoding('utf8').on('data', (d: string) => (text += d));
@@ -91,9 +103,9 @@ describe('sidewall controller (real process, local Kubernetes API)', () => {
 
       await api.waitFor(() => api.configmaps.has('shop/sidewall-settings'), 'settings ConfigMap');
       assert.match(api.configmaps.get('shop/sidewall-settings')!.data['settings.yaml'], /mode: block/);
-      const readyz = await fetch(`http://127.0.0.1:${admin}/readyz`);
+      const readyz = await httpGet(`http://127.0.0.1:${admin}/readyz`);
       assert.equal(readyz.status, 200);
-      const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+      const metrics = (await httpGet(`http://127.0.0.1:${admin}/metrics`)).text;
       assert.match(metrics, /sidewall_controller_admission_reviews_total\{result="injected"\} 1/);
       assert.match(metrics, /sidewall_controller_namespaces_enabled 1/);
       // Resync (every 0.5 s here) repairs a deleted settings ConfigMap.
@@ -116,7 +128,12 @@ describe('sidewall controller (real process, local Kubernetes API)', () => {
 
   test('a wrong token fails start-up with exit 1 and one stderr line naming the API error', async () => {
     const ctl = startController(['--kube-api', api.url, '--kube-token', 'wrong', '--namespace', 'sidewall-system', '--listen', '127.0.0.1:0', '--admin', `127.0.0.1:${await freePort()}`]);
-    const code = await Promise.race([new Promise((r) => ctl.child.once('exit', r)), new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      new Promise((r) => ctl.child.once('exit', r)),
+      new Promise((r) => (timer = setTimeout(() => r('timeout'), 10_000))),
+    ]);
+    clearTimeout(timer);
     await ctl.stop();
     assert.equal(code, 1);
     assert.match(ctl.stderr(), /^sidewall: controller: kube api: GET .*401 Unauthorized/);
