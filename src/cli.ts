@@ -23,6 +23,8 @@ const USAGE = `sidewall — Web Application Firewall for Kubernetes (Envoy ext_a
 
 Usage:
   sidewall serve [options]    run the ext_authz gRPC server
+  sidewall controller [opts]  run the Kubernetes controller (admission webhook + namespace watcher)
+  sidewall inject -f FILE|-   inject the sidecars into Kubernetes manifests (see: sidewall inject --help)
   sidewall version            print the version
   sidewall --help             show this help
 
@@ -70,8 +72,24 @@ function main(argv: string[]): void {
     process.stdout.write(`sidewall ${packageVersion()}\n`);
     return;
   }
+  if (command === 'controller' || command === 'inject') {
+    void runKubernetesCommand(command, argv.slice(1));
+    return;
+  }
   if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
   void serve(argv.slice(1));
+}
+
+/** `controller` and `inject` live in src/k8s/ and are loaded only when asked for. */
+async function runKubernetesCommand(command: 'controller' | 'inject', args: string[]): Promise<void> {
+  if (command === 'inject') {
+    const { injectCommand } = await import('./k8s/inject-command.js');
+    process.exitCode = injectCommand(args);
+    return;
+  }
+  const { controllerCommand } = await import('./k8s/controller.js');
+  const code = await controllerCommand(args);
+  process.exit(code);
 }
 
 async function serve(args: string[]): Promise<void> {

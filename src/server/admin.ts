@@ -6,7 +6,8 @@ import { ListenError, removeSocketFile, removeStaleSocket } from './listen.js';
 import type { Metrics } from './metrics.js';
 
 export interface AdminOptions {
-  metrics: Metrics;
+  /** Anything with a Prometheus registry's render/contentType (the server's or the controller's metrics). */
+  metrics: Pick<Metrics, 'render' | 'contentType'>;
   /** 'ready' → /readyz 200; anything else → 503 with that word as the body. */
   readiness: () => 'ready' | 'starting' | 'draining';
   onError?: (err: Error) => void;
