@@ -2,12 +2,13 @@
 // sidewall — Web Application Firewall for Kubernetes (Envoy ext_authz gRPC server).
 //
 //   sidewall serve [--config F] [--listen A] [--admin A] [--rules F] [--mode M] [--fail-open]
+//   sidewall events receive --listen ADDR --secret S [--out FILE]
 //   sidewall version
 //   sidewall --help
 //
 // Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT shutdown), 1 runtime failure
 // (e.g. address in use), 2 usage, config or rule errors (one line on stderr, no stack trace).
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type ConfigOverrides, type SidewallConfig } from './config/config.js';
@@ -21,6 +22,9 @@ const USAGE = `sidewall — Web Application Firewall for Kubernetes (Envoy ext_a
 
 Usage:
   sidewall serve [options]    run the ext_authz gRPC server
+  sidewall events receive --listen ADDR --secret S [--out FILE] [--tolerance SECONDS]
+                              reference webhook consumer: verifies signatures, dedups by
+                              event id, prints events as NDJSON (or appends them to FILE)
   sidewall version            print the version
   sidewall --help             show this help
 
@@ -32,6 +36,10 @@ Options for serve (flags override the config file):
       --mode MODE       block | detect | off (overrides SecRuleEngine)
       --fail-open       allow requests when evaluation fails (default: deny with 503)
       --log-level LVL   fatal | error | warn | info | debug | trace | silent (default info)
+      --events-webhook URL      send security events to URL (repeatable)
+      --events-webhook-dir DIR  webhook from DIR/url, DIR/secret, DIR/format (a mounted Secret; repeatable)
+      --events-secret SECRET    HMAC signing secret of --events-webhook webhooks
+      --events-spool DIR        spool undelivered events on disk under DIR (one subdirectory per webhook)
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage, config or rules.
 `;
@@ -61,6 +69,10 @@ function main(argv: string[]): void {
     process.stdout.write(`sidewall ${packageVersion()}\n`);
     return;
   }
+  if (command === 'events') {
+    void events(argv.slice(1));
+    return;
+  }
   if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
   void serve(argv.slice(1));
 }
@@ -80,6 +92,10 @@ async function serve(args: string[]): Promise<void> {
         mode: { type: 'string' },
         'fail-open': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'events-webhook': { type: 'string', multiple: true },
+        'events-webhook-dir': { type: 'string', multiple: true },
+        'events-secret': { type: 'string' },
+        'events-spool': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -98,6 +114,10 @@ async function serve(args: string[]): Promise<void> {
   if (values.mode !== undefined) overrides.mode = values.mode;
   if (values['fail-open'] !== undefined) overrides.failOpen = values['fail-open'];
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  if (values['events-webhook'] !== undefined) overrides.eventsWebhooks = values['events-webhook'];
+  if (values['events-webhook-dir'] !== undefined) overrides.eventsWebhookDirs = values['events-webhook-dir'];
+  if (values['events-secret'] !== undefined) overrides.eventsSecret = values['events-secret'];
+  if (values['events-spool'] !== undefined) overrides.eventsSpool = values['events-spool'];
 
   let config: SidewallConfig;
   try {
@@ -214,6 +234,60 @@ function installSignalHandlers(app: App, logger: Logger, exit: (code: number) =>
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** `sidewall events receive ...` (the reference webhook consumer). */
+async function events(args: string[]): Promise<void> {
+  if (args[0] !== 'receive') die(`events: unknown subcommand ${JSON.stringify(args[0] ?? '')} (try: sidewall events receive --help)`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: args.slice(1),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        listen: { type: 'string' },
+        secret: { type: 'string' },
+        'secret-file': { type: 'string' },
+        out: { type: 'string' },
+        tolerance: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    die(`events receive: ${errorMessage(err)} (try: sidewall --help)`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (values.listen === undefined) die('events receive: --listen ADDR is required');
+  let secret = values.secret;
+  if (values['secret-file'] !== undefined) {
+    if (secret !== undefined) die('events receive: give --secret or --secret-file, not both');
+    try {
+      secret = readFileSync(values['secret-file'], 'utf8').trim();
+    } catch (err) {
+      die(`events receive: --secret-file: cannot read ${values['secret-file']}: ${errorMessage(err)}`);
+    }
+  }
+  if (secret === undefined || secret === '') die('events receive: --secret S (or --secret-file F) is required');
+  let toleranceSeconds: number | undefined;
+  if (values.tolerance !== undefined) {
+    toleranceSeconds = Number(values.tolerance);
+    if (!/^\d+$/.test(values.tolerance)) die(`events receive: --tolerance: must be a number of seconds (got ${JSON.stringify(values.tolerance)})`);
+  }
+  const { startReceiver, ReceiverError } = await import('./events/receiver.js');
+  let receiver;
+  try {
+    receiver = await startReceiver({ listen: values.listen, secret, out: values.out ?? null, toleranceSeconds });
+  } catch (err) {
+    if (err instanceof ReceiverError) die(`events receive: ${err.message}`, err.message.startsWith('--') ? 2 : 1);
+    throw err;
+  }
+  const stop = () => void receiver.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 main(process.argv.slice(2));

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { EngineMode } from '../engine/api.js';
+import { buildEventsConfig, EventsConfigError, parseEventsSection, type EventsConfig, type EventsFileSettings } from '../events/config.js';
 import { DEFAULT_RULES_FILE } from './paths.js';
 
 export const ENGINE_MODES: readonly EngineMode[] = ['block', 'detect', 'off'];
@@ -42,6 +43,8 @@ export interface SidewallConfig {
   regexFallbackRuleIds: number[];
   /** The config file read, null when none. */
   configFile: string | null;
+  /** Security events (`events:` section, --events-* flags); absent = none. */
+  events?: EventsConfig;
 }
 
 /** Values given on the command line; they override the file. Unset = not given. */
@@ -52,6 +55,12 @@ export interface ConfigOverrides {
   mode?: string;
   failOpen?: boolean;
   logLevel?: string;
+  /** --events-webhook (repeatable). */
+  eventsWebhooks?: string[];
+  /** --events-webhook-dir (repeatable). */
+  eventsWebhookDirs?: string[];
+  eventsSecret?: string;
+  eventsSpool?: string;
 }
 
 /** A configuration problem; the message is one line and names the key or flag. */
@@ -71,6 +80,7 @@ const TOP_LEVEL_KEYS = [
   'deny_response',
   'log_level',
   'regex_fallback_rule_ids',
+  'events',
 ] as const;
 const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
 
@@ -149,6 +159,7 @@ interface FileSettings {
   denyContentType?: string;
   logLevel?: LogLevel;
   regexFallbackRuleIds?: number[];
+  events?: EventsFileSettings;
 }
 
 /**
@@ -215,6 +226,7 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
       return id as number;
     });
   }
+  if (raw.events !== undefined) out.events = parseEventsSection(raw.events, fail, baseDir);
   return out;
 }
 
@@ -278,5 +290,15 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     logLevel: settings.logLevel ?? 'info',
     regexFallbackRuleIds: settings.regexFallbackRuleIds ?? [],
     configFile,
+    events: eventsConfig(settings.events, o, cwd),
   };
+}
+
+function eventsConfig(file: EventsFileSettings | undefined, o: ConfigOverrides, cwd: string): EventsConfig {
+  try {
+    return buildEventsConfig(file, { webhooks: o.eventsWebhooks, webhookDirs: o.eventsWebhookDirs, secret: o.eventsSecret, spool: o.eventsSpool }, cwd);
+  } catch (err) {
+    if (err instanceof EventsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
