@@ -75,6 +75,10 @@ export class MemoryQueue implements EventQueue {
     this.inFlight = Math.max(0, this.inFlight - records.length);
   }
 
+  flush(): void {
+    // nothing buffered
+  }
+
   close(): void {
     const left = this.unacked;
     if (left > 0) this.hooks.dropped('shutdown', left);

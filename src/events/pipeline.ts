@@ -47,7 +47,7 @@ export class EventPipeline implements EventSink {
     this.logger = logger;
     this.metrics = metrics;
     this.bufferMax = config.buffer;
-    this.droppedBuffer = metrics.sink('pipeline').dropped;
+    this.droppedBuffer = (reason, n) => metrics.pipelineDropped(reason, n);
     const outputs: EventOutput[] = [];
     if (config.log) outputs.push(new LogSink(logger, metrics.sink('log')));
     try {

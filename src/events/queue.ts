@@ -29,6 +29,8 @@ export interface EventQueue {
   readonly unacked: number;
   /** Called after push makes records available. */
   onAvailable: (() => void) | null;
+  /** Writes what was pushed so far, making it available now (spool: coalesced writes). */
+  flush(): void;
   /** Makes what was pushed durable as far as the queue can, and releases resources. */
   close(): void;
 }

@@ -248,6 +248,11 @@ export class Spool implements EventQueue {
     this.pending.push(record);
     this.pendingBytes += record.length;
     this.pendingCount++;
+    // Keep segments near segment_bytes: write (and rotate) as soon as the current one is full.
+    if (this.segments[this.segments.length - 1]!.bytes + this.pendingBytes >= this.options.segmentBytes) {
+      this.flushWrites();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flushWrites());
@@ -300,6 +305,10 @@ export class Spool implements EventQueue {
       closeSync(fd);
     }
     this.openSegment();
+  }
+
+  flush(): void {
+    this.flushWrites();
   }
 
   /** Writes the coalesced pending records (one write(2)). */
@@ -462,9 +471,10 @@ export class Spool implements EventQueue {
       closeSync(this.fd);
       this.fd = -1;
     }
-    // Drop an empty current segment so restarts do not accumulate empty files.
+    // Everything delivered: no segment needs to survive (nor an empty current one).
     const last = this.segments[this.segments.length - 1];
-    if (last && last.bytes === 0) tryUnlink(last.file);
+    if (this.unacked === 0) for (const seg of this.segments) tryUnlink(seg.file);
+    else if (last && last.bytes === 0) tryUnlink(last.file);
     tryUnlink(join(this.options.dir, 'lock'));
   }
 }

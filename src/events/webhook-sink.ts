@@ -198,6 +198,7 @@ export class WebhookSink implements EventOutput {
    */
   async close(deadline: number): Promise<void> {
     this.closing = true;
+    this.queue.flush();
     this.notify();
     const left = deadline - Date.now();
     let timer: NodeJS.Timeout | null = null;

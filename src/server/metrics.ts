@@ -195,6 +195,11 @@ export class EventMetrics {
     this.aggregated.inc(n);
   }
 
+  /** Drops before any sink (buffer full, internal error): sink="pipeline". */
+  pipelineDropped(reason: string, n: number): void {
+    this.dropped.labels('pipeline', reason).inc(n);
+  }
+
   /** Metrics handle for one sink (call once per sink at startup). */
   sink(name: string): EventSinkMetrics {
     const delivered = this.delivered.labels(name);
