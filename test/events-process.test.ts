@@ -108,6 +108,7 @@ describe('security events: real processes', { skip }, () => {
     const server = await startServer({ rules: BLOCK_RULES, args: ['--events-webhook', rx.url, '--events-secret', SECRET] });
     const client = new CheckClient(server.grpcAddress);
     try {
+      assert.equal((await client.check({ path: '/login?q=hello', requestId: 'benign-1' })).code, 0, 'no rule matched: no event');
       const r = await client.check({
         path: '/login?q=attack&password=hunter2',
         requestId: 'quick-1',

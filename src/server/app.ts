@@ -69,7 +69,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     );
     // Security events: before the gRPC server, so spooled events from a previous run are
     // being delivered by the time checks arrive.
-    if (config.events?.enabled) {
+    if (config.events?.enabled && (config.events.log || config.events.webhooks.length > 0)) {
       events = new EventPipeline({ config: config.events, logger, metrics: metrics.events, userAgent: `sidewall/${packageVersion()}` });
       logger.info(
         { log: config.events.log, webhooks: config.events.webhooks.map((w) => ({ name: w.name, format: w.format, spool: w.spool?.dir ?? null })) },
