@@ -59,7 +59,7 @@ interface Segment {
 }
 
 const SEGMENT_NAME = /^seg-(\d{16})\.log$/;
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 64 * 1024;
 
 export class SpoolError extends Error {
   constructor(message: string) {
@@ -368,7 +368,9 @@ export class Spool implements EventQueue {
         this.readOffset = 0;
         continue;
       }
-      const len = Math.min(remaining, Math.max(chunk, maxBytes + 4096));
+      // Read about what the batch needs (records are ~1-2 KB), not max_bytes: a batch of 100
+      // would otherwise copy a megabyte per take.
+      const len = Math.min(remaining, chunk);
       const buf = Buffer.allocUnsafe(len);
       let got = 0;
       try {
