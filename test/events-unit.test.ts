@@ -1,7 +1,7 @@
 // Security events, unit level: redaction, path templates, event shape, aggregation,
 // signatures, body formats, retry timing, spool recovery and limits, config validation.
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig, parseConfigText } from '../src/config/config.js';
@@ -419,7 +419,6 @@ describe('events config', () => {
   });
 });
 
-import { mkdirSync } from 'node:fs';
 function makeDir(path: string): string {
   mkdirSync(path, { recursive: true });
   return path;

@@ -25,7 +25,6 @@ import {
   readFileSync,
   readSync,
   renameSync,
-  statSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -320,8 +319,8 @@ export class Spool implements EventQueue {
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingCount = 0;
-    let seg = this.segments[this.segments.length - 1]!;
-    let buf = records.length === 1 ? records[0]! : Buffer.concat(records);
+    const seg = this.segments[this.segments.length - 1]!;
+    const buf = records.length === 1 ? records[0]! : Buffer.concat(records);
     try {
       writeAll(this.fd, buf);
     } catch (err) {
@@ -334,15 +333,13 @@ export class Spool implements EventQueue {
     seg.count += count;
     this.totalBytes += buf.length;
     let jsonBytes = 0;
-    for (const r of records) jsonBytes += r.length - 12; // approximate: header digits vary; exact enough for batching
+    for (const r of records) jsonBytes += r.length - 40; // minus the record header, roughly: only steers batching
     if (this.availableCount === 0) this.sinceMs = Date.now();
     this.availableCount += count;
     this.availableBytesCount += jsonBytes;
     this.dirty = true;
     if (this.options.fsync === 'always') this.fsyncNow();
     if (seg.bytes >= this.options.segmentBytes) this.rotate();
-    buf = Buffer.alloc(0);
-    seg = this.segments[this.segments.length - 1]!;
     this.hooks.bytes?.(this.bytes);
     this.onAvailable?.();
   }
@@ -501,10 +498,4 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-export function spoolSize(dir: string): number {
-  let total = 0;
-  for (const n of readdirSync(dir)) if (SEGMENT_NAME.test(n)) total += statSync(join(dir, n)).size;
-  return total;
 }
