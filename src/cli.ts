@@ -3,12 +3,13 @@
 //
 //   sidewall serve [--config F] [--listen A] [--admin A] [--rules F] [--mode M] [--fail-open]
 //                  [--settings-dir D] [--pod-settings k=v,...]   (SIGHUP reloads rules and settings)
+//   sidewall events receive --listen ADDR --secret S [--out FILE]
 //   sidewall version
 //   sidewall --help
 //
 // Exit codes: 0 ok (also after a graceful SIGTERM/SIGINT shutdown), 1 runtime failure
 // (e.g. address in use), 2 usage, config or rule errors (one line on stderr, no stack trace).
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type ConfigOverrides, type SidewallConfig } from './config/config.js';
@@ -25,6 +26,9 @@ Usage:
   sidewall serve [options]    run the ext_authz gRPC server
   sidewall controller [opts]  run the Kubernetes controller (admission webhook + namespace watcher)
   sidewall inject -f FILE|-   inject the sidecars into Kubernetes manifests (see: sidewall inject --help)
+  sidewall events receive --listen ADDR --secret S [--out FILE] [--tolerance SECONDS]
+                              reference webhook consumer: verifies signatures, dedups by
+                              event id, prints events as NDJSON (or appends them to FILE)
   sidewall version            print the version
   sidewall --help             show this help
 
@@ -37,10 +41,14 @@ Options for serve (flags override the config file):
       --mode MODE       block | detect | off (overrides SecRuleEngine)
       --fail-open       allow requests when evaluation fails (default: deny with 503)
       --log-level LVL   fatal | error | warn | info | debug | trace | silent (default info)
-      --settings-dir DIR  live settings: DIR/settings.yaml (+ exclusions.conf) for one
-                        namespace, or DIR/<namespace>/settings.yaml for a shared gateway
-      --pod-settings LIST  pod overrides, e.g. mode=block,paranoia_level=2
-                        (keys: waf, mode, paranoia_level, anomaly_threshold)
+      --events-webhook URL      send security events to URL (repeatable)
+      --events-webhook-dir DIR  webhook from DIR/url, DIR/secret, DIR/format (a mounted Secret; repeatable)
+      --events-secret SECRET    HMAC signing secret of --events-webhook webhooks
+      --events-spool DIR        spool undelivered events on disk under DIR (one subdirectory per webhook)
+      --settings-dir DIR        live settings: DIR/settings.yaml (+ exclusions.conf) for one
+                                namespace, or DIR/<namespace>/settings.yaml for a shared gateway
+      --pod-settings LIST       pod overrides, e.g. mode=block,paranoia_level=2
+                                (keys: waf, mode, paranoia_level, anomaly_threshold)
 
 Rule and settings files are watched and reloaded without a restart; SIGHUP forces a reload.
 
@@ -76,6 +84,10 @@ function main(argv: string[]): void {
     void runKubernetesCommand(command, argv.slice(1));
     return;
   }
+  if (command === 'events') {
+    void events(argv.slice(1));
+    return;
+  }
   if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
   void serve(argv.slice(1));
 }
@@ -109,6 +121,10 @@ async function serve(args: string[]): Promise<void> {
         'log-level': { type: 'string' },
         'settings-dir': { type: 'string' },
         'pod-settings': { type: 'string' },
+        'events-webhook': { type: 'string', multiple: true },
+        'events-webhook-dir': { type: 'string', multiple: true },
+        'events-secret': { type: 'string' },
+        'events-spool': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -129,6 +145,10 @@ async function serve(args: string[]): Promise<void> {
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
   if (values['settings-dir'] !== undefined) overrides.settingsDir = values['settings-dir'];
   if (values['pod-settings'] !== undefined) overrides.podSettings = values['pod-settings'];
+  if (values['events-webhook'] !== undefined) overrides.eventsWebhooks = values['events-webhook'];
+  if (values['events-webhook-dir'] !== undefined) overrides.eventsWebhookDirs = values['events-webhook-dir'];
+  if (values['events-secret'] !== undefined) overrides.eventsSecret = values['events-secret'];
+  if (values['events-spool'] !== undefined) overrides.eventsSpool = values['events-spool'];
 
   let config: SidewallConfig;
   try {
@@ -255,6 +275,60 @@ function installSignalHandlers(app: App, logger: Logger, exit: (code: number) =>
     logger.info({ signal: 'SIGHUP' }, 'reload requested');
     void app.engines?.reload('signal');
   });
+}
+
+/** `sidewall events receive ...` (the reference webhook consumer). */
+async function events(args: string[]): Promise<void> {
+  if (args[0] !== 'receive') die(`events: unknown subcommand ${JSON.stringify(args[0] ?? '')} (try: sidewall events receive --help)`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: args.slice(1),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        listen: { type: 'string' },
+        secret: { type: 'string' },
+        'secret-file': { type: 'string' },
+        out: { type: 'string' },
+        tolerance: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    die(`events receive: ${errorMessage(err)} (try: sidewall --help)`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (values.listen === undefined) die('events receive: --listen ADDR is required');
+  let secret = values.secret;
+  if (values['secret-file'] !== undefined) {
+    if (secret !== undefined) die('events receive: give --secret or --secret-file, not both');
+    try {
+      secret = readFileSync(values['secret-file'], 'utf8').trim();
+    } catch (err) {
+      die(`events receive: --secret-file: cannot read ${values['secret-file']}: ${errorMessage(err)}`);
+    }
+  }
+  if (secret === undefined || secret === '') die('events receive: --secret S (or --secret-file F) is required');
+  let toleranceSeconds: number | undefined;
+  if (values.tolerance !== undefined) {
+    toleranceSeconds = Number(values.tolerance);
+    if (!/^\d+$/.test(values.tolerance)) die(`events receive: --tolerance: must be a number of seconds (got ${JSON.stringify(values.tolerance)})`);
+  }
+  const { startReceiver, ReceiverError } = await import('./events/receiver.js');
+  let receiver;
+  try {
+    receiver = await startReceiver({ listen: values.listen, secret, out: values.out ?? null, toleranceSeconds });
+  } catch (err) {
+    if (err instanceof ReceiverError) die(`events receive: ${err.message}`, err.message.startsWith('--') ? 2 : 1);
+    throw err;
+  }
+  const stop = () => void receiver.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 main(process.argv.slice(2));

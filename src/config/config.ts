@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { EngineMode } from '../engine/api.js';
+import { buildEventsConfig, EventsConfigError, parseEventsSection, type EventsConfig, type EventsFileSettings } from '../events/config.js';
 import { DEFAULT_RULES_FILE } from './paths.js';
 import { parsePodSettings } from '../settings/pod-settings.js';
 import { SettingsError, type SettingsValues } from '../settings/values.js';
@@ -48,6 +49,8 @@ export interface SidewallConfig {
   settingsDir?: string | null;
   /** --pod-settings: the pod's own overrides, winning over the namespace settings. */
   podSettings?: SettingsValues;
+  /** Security events (`events:` section, --events-* flags); absent = none. */
+  events?: EventsConfig;
 }
 
 /** Values given on the command line; they override the file. Unset = not given. */
@@ -60,6 +63,12 @@ export interface ConfigOverrides {
   logLevel?: string;
   settingsDir?: string;
   podSettings?: string;
+  /** --events-webhook (repeatable). */
+  eventsWebhooks?: string[];
+  /** --events-webhook-dir (repeatable). */
+  eventsWebhookDirs?: string[];
+  eventsSecret?: string;
+  eventsSpool?: string;
 }
 
 /** A configuration problem; the message is one line and names the key or flag. */
@@ -80,6 +89,7 @@ const TOP_LEVEL_KEYS = [
   'log_level',
   'regex_fallback_rule_ids',
   'settings_dir',
+  'events',
 ] as const;
 const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
 
@@ -159,6 +169,7 @@ interface FileSettings {
   logLevel?: LogLevel;
   regexFallbackRuleIds?: number[];
   settingsDir?: string;
+  events?: EventsFileSettings;
 }
 
 /**
@@ -230,6 +241,7 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
     if (dir === '') fail('settings_dir', 'must not be empty');
     out.settingsDir = resolve(baseDir, dir);
   }
+  if (raw.events !== undefined) out.events = parseEventsSection(raw.events, fail, baseDir);
   return out;
 }
 
@@ -308,5 +320,15 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     configFile,
     settingsDir: settings.settingsDir ?? null,
     podSettings,
+    events: eventsConfig(settings.events, o, cwd),
   };
+}
+
+function eventsConfig(file: EventsFileSettings | undefined, o: ConfigOverrides, cwd: string): EventsConfig {
+  try {
+    return buildEventsConfig(file, { webhooks: o.eventsWebhooks, webhookDirs: o.eventsWebhookDirs, secret: o.eventsSecret, spool: o.eventsSpool }, cwd);
+  } catch (err) {
+    if (err instanceof EventsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }

@@ -3,9 +3,11 @@
 // Start order: admin server (so /healthz answers and /readyz says "starting"), compile rules,
 // bind gRPC, then ready (/readyz 200, health SERVING).
 // Shutdown: /readyz 503 + health NOT_SERVING, stop accepting, drain in-flight checks (bounded),
-// then close the admin server.
+// flush security events (bounded; spooled ones stay on disk), then close the admin server.
 import type { Logger } from 'pino';
 import type { SidewallConfig } from '../config/config.js';
+import { packageVersion } from '../config/paths.js';
+import { EventPipeline } from '../events/pipeline.js';
 import { startAdminServer, type AdminServerHandle } from './admin.js';
 import { CheckService, type WafLike } from './check-service.js';
 import type { EngineSource } from './engine-provider.js';
@@ -74,6 +76,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   let waf: WafLike;
   let engines: EngineHost | null = null;
   let grpcServer: GrpcServerHandle;
+  let events: EventPipeline | null = null;
   try {
     const t0 = performance.now();
     if (options.startEngines !== undefined) {
@@ -89,6 +92,15 @@ export async function startApp(options: AppOptions): Promise<App> {
       { rules: config.rules, rule_count: waf.ruleCount, mode: waf.mode, load_ms: Math.round(performance.now() - t0) },
       'rules loaded',
     );
+    // Security events: before the gRPC server, so spooled events from a previous run are
+    // being delivered by the time checks arrive.
+    if (config.events?.enabled && (config.events.log || config.events.webhooks.length > 0)) {
+      events = new EventPipeline({ config: config.events, logger, metrics: metrics.events, userAgent: `sidewall/${packageVersion()}` });
+      logger.info(
+        { log: config.events.log, webhooks: config.events.webhooks.map((w) => ({ name: w.name, format: w.format, spool: w.spool?.dir ?? null })) },
+        'security events enabled',
+      );
+    }
     const check = new CheckService({
       waf,
       failOpen: config.failOpen,
@@ -96,10 +108,12 @@ export async function startApp(options: AppOptions): Promise<App> {
       logger,
       metrics,
       ...(engines !== null ? { engines: engines.source } : {}),
+      events,
     });
     grpcServer = await startGrpcServer(config.listen, { check, health });
   } catch (err) {
     engines?.close();
+    await events?.close(0);
     await admin.close();
     throw err;
   }
@@ -121,6 +135,10 @@ export async function startApp(options: AppOptions): Promise<App> {
       logger.info({ reason, drain_timeout_ms: drainTimeoutMs }, 'draining: no new checks accepted');
       const how = await grpcServer.shutdown(drainTimeoutMs);
       if (how === 'forced') logger.warn({ drain_timeout_ms: drainTimeoutMs }, 'drain timed out, in-flight checks cancelled');
+      if (events !== null && config.events) {
+        await events.close(config.events.flushTimeoutMs);
+        logger.info('security events flushed');
+      }
       await admin.close();
       state = 'stopped';
       logger.info({ how }, 'sidewall stopped');

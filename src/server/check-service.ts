@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EngineMode, HttpRequest, RuleMatch, Verdict } from '../engine/api.js';
 import type { DenyResponseConfig } from '../config/config.js';
+import type { EventSink } from '../events/pipeline.js';
 import { CheckRequestError, mapCheckRequest, type CheckContext, type CheckRequestMsg } from './check-mapper.js';
 import type { Metrics } from './metrics.js';
 import type { EngineSource } from './engine-provider.js';
@@ -32,6 +33,8 @@ export interface CheckServiceOptions {
   metrics: Metrics;
   /** Picks the engine per check (live reload, per-namespace settings); default: always `waf`. */
   engines?: EngineSource;
+  /** Security events (src/events); null/absent = none. */
+  events?: EventSink | null;
 }
 
 // ---- response shapes (proto-loader / protobufjs fromObject input) ----
@@ -111,8 +114,10 @@ export class CheckService {
   private readonly denyHeaders: HeaderValueOptionObj[];
   private readonly bodyParts: string[] | null; // custom template split at {{request_id}}, null = default JSON
   private readonly contentType: string;
+  private readonly events: EventSink | null;
 
   constructor(options: CheckServiceOptions) {
+    this.events = options.events ?? null;
     this.waf = options.waf;
     this.engines = options.engines ?? null;
     this.failOpen = options.failOpen;
@@ -169,6 +174,10 @@ export class CheckService {
       for (let i = 0; i < ruleIds.length; i++) this.metrics.ruleHit(ruleIds[i]!);
       this.metrics.check(verdict.action);
       if (verdict.matches.length > 0 || verdict.action !== 'allow') this.logDetection(verdict, context, request);
+      // Security event: references only; the pipeline builds and delivers it off this path.
+      if (this.events !== null && verdict.matches.length > 0) {
+        this.events.enqueue({ timeMs: Date.now(), verdict, context, method: request.method, uri: request.uri, protocol: request.protocol });
+      }
       this.metrics.observeDuration((performance.now() - started) / 1000);
       return { response };
     } catch (err) {

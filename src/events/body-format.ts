@@ -1,0 +1,42 @@
+// Webhook bodies from spooled event JSON, by string assembly (the events are serialized once).
+//   json:        [event, event, ...]                      application/json
+//   cloudevents: [{specversion, id, source, type, time,   application/cloudevents-batch+json
+//                  datacontenttype, data: event}, ...]   (CloudEvents 1.0 JSON batch format)
+import { CLOUDEVENTS_TYPE, EVENT_SCHEMA } from './schema.js';
+
+export type BodyFormat = 'json' | 'cloudevents';
+export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'cloudevents'];
+
+export const CONTENT_TYPES: Record<BodyFormat, string> = {
+  json: 'application/json',
+  cloudevents: 'application/cloudevents-batch+json',
+};
+
+// buildEvent writes schema, id and time first; this reads them without parsing the whole event.
+const HEAD = /^\{"schema":"[^"]*","id":"([^"\\]+)","time":"([^"\\]+)"/;
+
+function idAndTime(json: string): [string, string] {
+  const m = HEAD.exec(json);
+  if (m) return [m[1]!, m[2]!];
+  const e = JSON.parse(json) as { id?: unknown; time?: unknown };
+  return [String(e.id ?? ''), String(e.time ?? new Date().toISOString())];
+}
+
+export function formatBody(format: BodyFormat, jsons: readonly string[], source: string): Buffer {
+  if (format === 'json') return Buffer.from('[' + jsons.join(',') + ']', 'utf8');
+  const src = JSON.stringify(source);
+  const parts: string[] = new Array(jsons.length);
+  for (let i = 0; i < jsons.length; i++) {
+    const [id, time] = idAndTime(jsons[i]!);
+    parts[i] =
+      '{"specversion":"1.0","id":' + JSON.stringify(id) +
+      ',"source":' + src +
+      ',"type":"' + CLOUDEVENTS_TYPE + '"' +
+      ',"time":' + JSON.stringify(time) +
+      ',"datacontenttype":"application/json","dataschema":"' + DATASCHEMA + '"' +
+      ',"data":' + jsons[i] + '}';
+  }
+  return Buffer.from('[' + parts.join(',') + ']', 'utf8');
+}
+
+const DATASCHEMA = 'urn:' + EVENT_SCHEMA.replace('/', ':');
