@@ -14,8 +14,8 @@ import type { Directive } from '../seclang/ast.js';
 import { parseDirectivesFromString, readDirectives } from '../seclang/reader.js';
 
 /** Request-side directives of ModSecurity v3's modsecurity.conf-recommended. Response-body,
- * audit/debug log, file-system and status settings are left out: ext_authz sees no response and
- * Sidewall writes no files. */
+ * audit/debug log, file-system and status settings are left out (ext_authz sees no response and
+ * Sidewall writes no files), and so is SecCookieFormat 0, the only cookie format there is. */
 export const MODSECURITY_RECOMMENDED_REQUEST_SIDE = `# -- from ModSecurity v3 modsecurity.conf-recommended (request side) --
 SecRuleEngine DetectionOnly
 SecRequestBodyAccess On
@@ -64,7 +64,6 @@ SecRule TX:/^MSC_/ "!@streq 0" \\
         "id:'200005',phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{MATCHED_VAR_NAME}'"
 
 SecArgumentSeparator &
-SecCookieFormat 0
 `;
 
 /** True when `path` is a directory laid out like a CRS installation (has rules/ and a crs-setup). */

@@ -114,7 +114,8 @@ export class EngineReloader {
    */
   static async start(options: ReloaderOptions): Promise<EngineReloader> {
     const started = performance.now();
-    const base = readRulesEntry(options.rulesFile); // throws SecLangError naming file:line
+    // Throws SecLangError naming file:line.
+    const base = readRulesEntry(options.rulesFile, (m) => options.logger.warn({ rules: options.rulesFile }, m));
     const none: WafLike = { evaluate: () => { throw new Error('no engine loaded'); }, mode: 'off', ruleCount: 0 };
     const r = new EngineReloader(options, base, { multi: false, base: none, byNamespace: new Map() });
     r.attempted = {
