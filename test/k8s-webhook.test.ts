@@ -192,8 +192,14 @@ describe('admission webhook over HTTPS', () => {
     assert.equal(authz.failure_mode_allow, false);
     assert.deepEqual(authz.with_request_body, { max_request_bytes: 65536, allow_partial_message: false, pack_as_bytes: true });
     const sw = byName(out, 'sidewall');
-    assert.deepEqual((sw.args as string[]).slice(-2), ['--events-webhook-dir', '/etc/sidewall/webhook']);
-    assert.deepEqual(out.spec.volumes!.at(-1), { name: 'sidewall-webhook', secret: { secretName: 'hook', optional: true } });
+    // The webhook comes from the mounted Secret; undelivered events wait in an emptyDir spool that
+    // survives restarts of the Sidewall container.
+    assert.deepEqual((sw.args as string[]).slice(-4), ['--events-webhook-dir', '/etc/sidewall/webhook', '--events-spool', '/var/lib/sidewall/spool']);
+    assert.deepEqual(out.spec.volumes!.slice(-2), [
+      { name: 'sidewall-webhook', secret: { secretName: 'hook', optional: true } },
+      { name: 'sidewall-spool', emptyDir: { sizeLimit: '256Mi' } },
+    ]);
+    assert.ok((sw.volumeMounts as Array<{ name: string; mountPath: string }>).some((m) => m.name === 'sidewall-spool' && m.mountPath === '/var/lib/sidewall/spool'));
   });
 
   test('pod annotations override the namespace: --pod-settings carries only the pod\'s own keys', async () => {

@@ -16,6 +16,10 @@ export const VOLUME_SOCKET = 'sidewall-socket';
 export const VOLUME_SETTINGS = 'sidewall-settings';
 export const VOLUME_TMP = 'sidewall-tmp';
 export const VOLUME_WEBHOOK = 'sidewall-webhook';
+export const VOLUME_SPOOL = 'sidewall-spool';
+/** On-disk event spool: an emptyDir survives container restarts, so a crashed or OOM-killed
+ * Sidewall container redelivers what it had not delivered yet. */
+export const SPOOL_DIR = '/var/lib/sidewall/spool';
 
 function hardened(uid: number): Record<string, unknown> {
   return {
@@ -91,8 +95,8 @@ export function sidewallContainer(config: InjectorConfig, settings: WafSettings,
     { name: VOLUME_TMP, mountPath: '/tmp' },
   ];
   if (settings.eventsWebhook !== undefined) {
-    args.push('--events-webhook-dir', WEBHOOK_DIR);
-    mounts.push({ name: VOLUME_WEBHOOK, mountPath: WEBHOOK_DIR, readOnly: true });
+    args.push('--events-webhook-dir', WEBHOOK_DIR, '--events-spool', SPOOL_DIR);
+    mounts.push({ name: VOLUME_WEBHOOK, mountPath: WEBHOOK_DIR, readOnly: true }, { name: VOLUME_SPOOL, mountPath: SPOOL_DIR });
   }
   return {
     name: SIDEWALL_CONTAINER,
@@ -124,7 +128,10 @@ export function sidecarVolumes(settings: WafSettings): Array<Record<string, unkn
     { name: VOLUME_TMP, emptyDir: {} },
   ];
   if (settings.eventsWebhook !== undefined) {
-    volumes.push({ name: VOLUME_WEBHOOK, secret: { secretName: settings.eventsWebhook, optional: true } });
+    volumes.push(
+      { name: VOLUME_WEBHOOK, secret: { secretName: settings.eventsWebhook, optional: true } },
+      { name: VOLUME_SPOOL, emptyDir: { sizeLimit: '256Mi' } },
+    );
   }
   return volumes;
 }
