@@ -87,6 +87,19 @@ describe('live reload (sidecar layout, real process)', () => {
     assert.ok((metricValue(metrics, 'sidewall_reload_last_success_timestamp_seconds') ?? 0) > Date.now() / 1000 - 30);
   });
 
+  test('other files next to the rules (logs, sockets) never trigger a reload', async () => {
+    const before = server.logs.filter((l) => l.event === 'reload').length;
+    const noise = join(dir, 'access.log');
+    // Written for longer than the 2 s poll and far more often than the 200 ms debounce.
+    for (let i = 0; i < 25; i++) {
+      writeFileSync(noise, `line ${i}\n`, { flag: 'a' });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    const after = server.logs.filter((l) => l.event === 'reload' && l.result !== 'unchanged');
+    assert.equal(after.length, before, `reloads caused by access.log: ${JSON.stringify(after.slice(before))}`);
+  });
+
   test('base ruleset edits are picked up', async () => {
     assert.equal(await action('evil'), 'allow');
     writeFileSync(rulesFile, RULES + EVIL_RULE);

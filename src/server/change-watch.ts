@@ -98,7 +98,7 @@ export async function contentFingerprint(dir: string): Promise<string> {
  * Cheaper than hashing a megabyte of CRS every poll; a replaced file always gets a new inode or
  * mtime, and an added .conf/.data file changes the listing.
  */
-export async function statFingerprint(dirs: readonly string[]): Promise<string> {
+export async function statFingerprint(dirs: readonly string[], relevant: (path: string) => boolean = () => true): Promise<string> {
   const h = createHash('sha256');
   for (const dir of dirs) {
     h.update(`\0dir ${dir}\0`);
@@ -108,6 +108,7 @@ export async function statFingerprint(dirs: readonly string[]): Promise<string> 
       continue;
     }
     for (const name of names) {
+      if (!relevant(join(dir, name))) continue;
       try {
         const st = await stat(join(dir, name), { bigint: true });
         // Subdirectories are not rule files (and may be e.g. the settings directory).

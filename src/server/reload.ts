@@ -25,6 +25,9 @@ import type { WafLike } from './check-service.js';
 import type { Metrics } from './metrics.js';
 import { ReloadMetrics } from './reload-metrics.js';
 
+
+/** Names of files that can hold rules or rule data (see EngineReloader.isRuleFile). */
+const RULE_FILE_NAME = /\.(?:conf|data|txt)$/i;
 export const DEFAULT_POLL_MS = 2000;
 export const DEFAULT_DEBOUNCE_MS = 200;
 export const DEFAULT_SLICE_MS = 8;
@@ -86,6 +89,8 @@ export class EngineReloader {
   private readonly warned = new Set<string>();
   private baseDirectives: Directive[];
   private ruleDirs: string[];
+  /** Every file the last successful read of the base ruleset went through. */
+  private loadedFiles: Set<string>;
   private engines = new Map<string, WafLike>();
   private applied = new Map<string, Applied>();
   private loadedRulesFp = '';
@@ -104,6 +109,7 @@ export class EngineReloader {
     this.metrics = new ReloadMetrics(options.metrics.registry);
     this.baseDirectives = base;
     this.ruleDirs = EngineReloader.ruleDirsOf(options.rulesFile, base);
+    this.loadedFiles = EngineReloader.filesOf(options.rulesFile, base);
     this.provider = new EngineProvider(table);
     this.watchers = new DirWatchSet(() => this.onFileEvent());
   }
@@ -119,7 +125,7 @@ export class EngineReloader {
     const none: WafLike = { evaluate: () => { throw new Error('no engine loaded'); }, mode: 'off', ruleCount: 0 };
     const r = new EngineReloader(options, base, { multi: false, base: none, byNamespace: new Map() });
     r.attempted = {
-      rules: await statFingerprint(r.ruleDirs),
+      rules: await statFingerprint(r.ruleDirs, r.isRuleFile),
       settings: options.settingsDir === null ? '' : await contentFingerprint(options.settingsDir),
     };
     r.loadedRulesFp = r.attempted.rules;
@@ -127,6 +133,19 @@ export class EngineReloader {
     if (r.provider.table.base === none) throw r.startupError ?? new Error(outcome.errors[0] ?? 'no engine loaded');
     if (options.watch !== false) r.startWatching();
     return r;
+  }
+
+  /**
+   * Files whose change means the ruleset changed: every file the last load read, and new rule-like
+   * files (*.conf, *.data, *.txt: an added plugin or data file). Not logs, sockets or spools that
+   * happen to share a directory with the rules — rewriting those must not recompile anything.
+   */
+  private readonly isRuleFile = (path: string): boolean => this.loadedFiles.has(path) || RULE_FILE_NAME.test(path);
+
+  private static filesOf(rulesFile: string, base: readonly Directive[]): Set<string> {
+    const files = new Set<string>([resolve(rulesFile)]);
+    for (const d of base) files.add(resolve(d.loc.file));
+    return files;
   }
 
   private static ruleDirsOf(rulesFile: string, base: readonly Directive[]): string[] {
@@ -215,7 +234,7 @@ export class EngineReloader {
     let rulesFp: string;
     let settingsFp: string;
     try {
-      rulesFp = await statFingerprint(this.ruleDirs);
+      rulesFp = await statFingerprint(this.ruleDirs, this.isRuleFile);
       settingsFp = this.options.settingsDir === null ? '' : await contentFingerprint(this.options.settingsDir);
     } catch (err) {
       return this.reject(reason, started, [`cannot read configuration: ${firstLine(err)}`]);
@@ -245,6 +264,7 @@ export class EngineReloader {
     if (this.baseDirectives === base && baseChanged) {
       this.loadedRulesFp = rulesFp;
       this.ruleDirs = EngineReloader.ruleDirsOf(this.options.rulesFile, base);
+      this.loadedFiles = EngineReloader.filesOf(this.options.rulesFile, base);
     }
     this.updateWatches();
     return outcome;
