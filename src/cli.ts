@@ -11,7 +11,8 @@
 // (e.g. address in use), 2 usage, config or rule errors (one line on stderr, no stack trace).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createJsonLogger } from './config/logging.js';
 import { ConfigError, loadConfig, type ConfigOverrides, type SidewallConfig } from './config/config.js';
 import { packageVersion } from './config/paths.js';
 import type { Metrics } from './server/metrics.js';
@@ -168,16 +169,7 @@ async function serve(args: string[]): Promise<void> {
   }
 
   // JSON logs on stdout, buffered (flushed on exit).
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 0 });
-  const logger = pino(
-    {
-      level: config.logLevel,
-      base: { service: 'sidewall' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    destination,
-  );
+  const { logger, destination } = createJsonLogger(config.logLevel, 'sidewall');
   const exit = (code: number): never => {
     try {
       destination.flushSync();

@@ -3,10 +3,10 @@
 //   config /etc/sidewall.yaml: mode: must be one of block, detect, off (got "blok")
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { EngineMode } from '../engine/api.js';
 import { buildEventsConfig, EventsConfigError, parseEventsSection, type EventsConfig, type EventsFileSettings } from '../events/config.js';
 import { DEFAULT_RULES_FILE } from './paths.js';
+import { describeValue, parseYamlText } from './yaml-input.js';
 import { parsePodSettings } from '../settings/pod-settings.js';
 import { SettingsError, type SettingsValues } from '../settings/values.js';
 
@@ -123,13 +123,7 @@ export function parseListenAddress(text: string): ListenAddress | string {
   return { kind: 'tcp', host, port };
 }
 
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  if (Array.isArray(value)) return 'a list';
-  return 'a mapping';
-}
+const describe = describeValue;
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -180,14 +174,7 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
   const fail: Fail = (key, problem) => {
     throw new ConfigError(`config ${label}: ${key ? key + ': ' : ''}${problem}`);
   };
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const where = err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    fail('', `invalid YAML${where}: ${msg}`);
-  }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const raw = parseYamlText(text, fail);
   if (raw === null || raw === undefined) return {};
   if (!isMapping(raw)) return fail('', `must be a YAML mapping of settings (got ${describe(raw)})`);
 

@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { describeValue } from '../config/yaml-input.js';
 import { BODY_FORMATS, type BodyFormat } from './body-format.js';
 import type { DropPolicy } from './queue.js';
 import { severityLevel, SEVERITY_NAMES } from './schema.js';
@@ -84,13 +85,7 @@ export const EVENTS_DEFAULTS = {
 
 // ---- small validators ----
 
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  if (Array.isArray(value)) return 'a list';
-  return 'a mapping';
-}
+const describe = describeValue;
 
 function mapping(value: unknown, key: string, known: readonly string[], fail: EventsFail): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(key, `must be a mapping (got ${describe(value)})`);

@@ -3,7 +3,8 @@
 // Admin HTTP (/metrics /healthz /readyz) on a separate plain port.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createJsonLogger } from '../config/logging.js';
 import { LOG_LEVELS, parseListenAddress, type LogLevel } from '../config/config.js';
 import { packageVersion } from '../config/paths.js';
 import { startAdminServer } from '../server/admin.js';
@@ -277,16 +278,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
     process.stdout.write(CONTROLLER_USAGE);
     return 0;
   }
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 0 });
-  const logger = pino(
-    {
-      level: options.logLevel,
-      base: { service: 'sidewall-controller' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    destination,
-  );
+  const { logger, destination } = createJsonLogger(options.logLevel, 'sidewall-controller');
   logger.info({ version: packageVersion(), pid: process.pid, kube_api: options.kube.server }, 'sidewall controller starting');
   let handle: ControllerHandle;
   try {

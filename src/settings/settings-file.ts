@@ -10,7 +10,7 @@
 //   events_webhook_secret: name   # informational
 //
 // Unknown keys are errors (a typo must not silently weaken protection); so is any version but 1.
-import { parseDocument } from 'yaml';
+import { parseYamlText } from '../config/yaml-input.js';
 import { applyValue, describe, SettingsError, type Fail, type SettingsValues, VALUE_KEYS } from './values.js';
 
 export const SETTINGS_VERSION = 1;
@@ -34,14 +34,7 @@ export function parseSettingsText(text: string, label: string): NamespaceSetting
   const fail: Fail = (key, problem) => {
     throw new SettingsError(`settings ${label}: ${key ? key + ': ' : ''}${problem}`);
   };
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const where = err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    fail('', `invalid YAML${where}: ${msg}`);
-  }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const raw = parseYamlText(text, fail);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return fail('', `must be a YAML mapping with version: ${SETTINGS_VERSION} (got ${describe(raw)})`);
   }

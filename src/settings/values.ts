@@ -1,5 +1,6 @@
 // The settings a namespace (or pod) can set, their validation, and the errors naming file and key.
 // Shared by settings.yaml (settings-file.ts) and --pod-settings (pod-settings.ts).
+import { describeValue } from '../config/yaml-input.js';
 
 export type WafSwitch = 'enabled' | 'disabled';
 export type SettingsMode = 'block' | 'detect';
@@ -28,13 +29,7 @@ export class SettingsError extends Error {
 
 export type Fail = (key: string, problem: string) => never;
 
-export function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  if (Array.isArray(value)) return 'a list';
-  return 'a mapping';
-}
+export const describe = describeValue;
 
 export function checkOneOf<T extends string>(value: unknown, allowed: readonly T[], key: string, fail: Fail): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
