@@ -52,10 +52,18 @@ describe('sidewall serve: block mode', { skip }, () => {
     assert.deepEqual(r.metadata.waf_rule_ids, [1001]);
     assert.equal(typeof r.metadata.waf_anomaly_score, 'number');
     assert.equal(r.metadata.waf_request_id, 'p-deny-1');
-    const line = await server.waitForLog((l) => l.request_id === 'p-deny-1');
-    assert.equal(line.event, 'detection');
-    assert.deepEqual(line.rule_ids, [1001]);
-    assert.equal((line.matches as Array<{ msg: string }>)[0]?.msg, 'test attack');
+    // The security event (log sink on by default) is the detection's one log line.
+    type Ev = { request_id: string; verdict: string; rules: Array<{ id: number; msg: string }> };
+    const ofRequest = (l: Record<string, unknown>) =>
+      l.request_id === 'p-deny-1' || (l.security_event as Ev | undefined)?.request_id === 'p-deny-1';
+    const line = await server.waitForLog(ofRequest);
+    assert.equal(line.event, 'security_event');
+    const ev = line.security_event as Ev;
+    assert.equal(ev.verdict, 'blocked');
+    assert.deepEqual(ev.rules.map((r) => r.id), [1001]);
+    assert.equal(ev.rules[0]?.msg, 'test attack');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(server.logs.filter(ofRequest).length, 1, 'one log line per detection');
   });
 
   test('deny on a urlencoded body (string body and raw_body)', async () => {
@@ -123,8 +131,9 @@ describe('sidewall serve: detect mode', { skip }, () => {
       assert.equal(r.metadata.waf_action, 'detect');
       assert.equal(r.metadata.waf_mode, 'detect');
       assert.deepEqual(r.metadata.waf_rule_ids, [1001]);
-      const line = await server.waitForLog((l) => l.request_id === 'p-detect-1');
-      assert.equal(line.action, 'detect');
+      const line = await server.waitForLog((l) => (l.security_event as { request_id?: string } | undefined)?.request_id === 'p-detect-1');
+      assert.equal((line.security_event as { verdict: string; mode: string }).verdict, 'detected');
+      assert.equal((line.security_event as { verdict: string; mode: string }).mode, 'detect');
     } finally {
       client.close();
       await server.stop();

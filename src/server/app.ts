@@ -109,6 +109,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       metrics,
       ...(engines !== null ? { engines: engines.source } : {}),
       events,
+      eventsLogged: events !== null && config.events?.log === true,
     });
     grpcServer = await startGrpcServer(config.listen, { check, health });
   } catch (err) {

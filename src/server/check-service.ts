@@ -35,6 +35,8 @@ export interface CheckServiceOptions {
   engines?: EngineSource;
   /** Security events (src/events); null/absent = none. */
   events?: EventSink | null;
+  /** The events pipeline writes each event as a log line: no separate detection line then. */
+  eventsLogged?: boolean;
 }
 
 // ---- response shapes (proto-loader / protobufjs fromObject input) ----
@@ -115,9 +117,11 @@ export class CheckService {
   private readonly bodyParts: string[] | null; // custom template split at {{request_id}}, null = default JSON
   private readonly contentType: string;
   private readonly events: EventSink | null;
+  private readonly eventsLogged: boolean;
 
   constructor(options: CheckServiceOptions) {
     this.events = options.events ?? null;
+    this.eventsLogged = this.events !== null && (options.eventsLogged ?? false);
     this.waf = options.waf;
     this.engines = options.engines ?? null;
     this.failOpen = options.failOpen;
@@ -173,7 +177,9 @@ export class CheckService {
       const ruleIds = verdict.ruleIds;
       for (let i = 0; i < ruleIds.length; i++) this.metrics.ruleHit(ruleIds[i]!);
       this.metrics.check(verdict.action);
-      if (verdict.matches.length > 0 || verdict.action !== 'allow') this.logDetection(verdict, context, request);
+      // With the events log sink on, the security event is the detection's log line (no double
+      // lines); a denial without a matched rule (e.g. body too large) produces no event.
+      if (verdict.matches.length > 0 ? !this.eventsLogged : verdict.action !== 'allow') this.logDetection(verdict, context, request);
       // Security event: references only; the pipeline builds and delivers it off this path.
       if (this.events !== null && verdict.matches.length > 0) {
         this.events.enqueue({ timeMs: Date.now(), verdict, context, method: request.method, uri: request.uri, protocol: request.protocol });
