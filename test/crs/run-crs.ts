@@ -459,7 +459,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
+// `node --test dist/test/` also runs every file under a test/ directory; the runner is a CLI, and
+// the conformance tests call runCrs() themselves.
+const underTestRunner = process.env.NODE_TEST_CONTEXT !== undefined;
+if (!underTestRunner && invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
