@@ -148,7 +148,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[idx]!;
 }
 
-async function drive(
+/** Keeps `concurrency` checks in flight for `seconds`; latencies are kept when `record`. */
+export async function drive(
   client: CheckClient,
   request: unknown,
   seconds: number,

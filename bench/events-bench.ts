@@ -25,7 +25,7 @@ import { sharedPath, REPO_ROOT } from '../test/helpers/shared.js';
 import { writeEntryConf } from '../test/crs/crs-config.js';
 import { CheckClient } from '../test/crs/grpc-check.js';
 import { processCpuSeconds, startServer, type RunningServer } from '../test/crs/server-process.js';
-import { scenarioCheckRequest, scenarios } from './check-bench.js';
+import { drive, scenarioCheckRequest, scenarios } from './check-bench.js';
 
 interface Run {
   variant: string;
@@ -35,25 +35,6 @@ interface Run {
   throughput: number;
   cpuUsPerCheck: number;
   errors: number;
-}
-
-async function drive(client: CheckClient, request: unknown, seconds: number, concurrency: number): Promise<{ checks: number; errors: number; elapsed: number }> {
-  let checks = 0;
-  let errors = 0;
-  const t0 = process.hrtime.bigint();
-  const end = t0 + BigInt(Math.round(seconds * 1e9));
-  const worker = async () => {
-    while (process.hrtime.bigint() < end) {
-      try {
-        await client.checkRaw(request, 10_000);
-        checks++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { checks, errors, elapsed: Number(process.hrtime.bigint() - t0) / 1e9 };
 }
 
 /** A webhook receiver that only counts (its CPU is not the server's). */
@@ -125,9 +106,9 @@ export async function runEventsBench(o: { duration: number; warmup: number; conc
       for (const v of variants) {
         const { server, client } = servers.get(v.name)!;
         // The first round warms each server longer (JIT, CRS caches, spool files).
-        await drive(client, request, round === 1 ? o.warmup * 3 : o.warmup, o.concurrency);
+        await drive(client, request, round === 1 ? o.warmup * 3 : o.warmup, o.concurrency, false);
         const cpu0 = processCpuSeconds(server.pid);
-        const r = await drive(client, request, o.duration, o.concurrency);
+        const r = await drive(client, request, o.duration, o.concurrency, false);
         const cpu = processCpuSeconds(server.pid) - cpu0;
         const run: Run = { variant: v.name, round, checks: r.checks, seconds: r.elapsed, throughput: r.checks / r.elapsed, cpuUsPerCheck: (cpu * 1e6) / r.checks, errors: r.errors };
         runs.push(run);
