@@ -9,7 +9,8 @@ import { connect, createServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { formatPodSettings, parseKeyValueList, resolveNamespacePolicy, resolvePodPolicy } from '../src/k8s/annotations.js';
+import { parseKeyValueList, resolveNamespacePolicy, resolvePodPolicy } from '../src/k8s/annotations.js';
+import { formatPodSettings } from '../src/settings/pod-settings.js';
 import { applyJsonPatch } from '../src/k8s/json-patch.js';
 import { inClusterConfig } from '../src/k8s/kube-client.js';
 import { exclusionsFromConfigMap, parseRenderedSettings, renderSettingsConfigMap, renderSettingsYaml } from '../src/k8s/settings-render.js';
@@ -65,7 +66,7 @@ describe('annotations', () => {
   test('pod overrides: only valid pod keys, listed for --pod-settings; exclusions are namespace-only', () => {
     const ns = resolveNamespacePolicy({ 'sidewall.io/waf': 'enabled', 'sidewall.io/paranoia-level': '2' }, null).policy;
     const pod = resolvePodPolicy({ 'sidewall.io/mode': 'block', 'sidewall.io/anomaly-threshold': '9', 'sidewall.io/paranoia-level': 'x', 'sidewall.io/exclusions': 'mine' }, ns);
-    assert.deepEqual(pod.podSettings, { mode: 'block', anomaly_threshold: 9 });
+    assert.deepEqual(pod.podSettings, { mode: 'block', anomalyThreshold: 9 });
     assert.equal(formatPodSettings(pod.podSettings), 'mode=block,anomaly_threshold=9');
     assert.equal(pod.settings.paranoiaLevel, 2);
     assert.deepEqual(pod.problems.map((p) => p.key), ['sidewall.io/paranoia-level', 'sidewall.io/exclusions']);

@@ -3,6 +3,7 @@
 // Namespaces carry the settings; the same keys on a pod override its namespace. An invalid value
 // never takes effect: the namespace keeps its previous valid value for that key (or the default),
 // and the problem is reported (the caller turns problems into an Event, a log line and a metric).
+import type { SettingsMode, SettingsValues, WafSwitch } from '../settings/values.js';
 
 export const ANNOTATION_PREFIX = 'sidewall.io/';
 
@@ -37,8 +38,8 @@ export const KNOWN_ANNOTATIONS = [
   A_STATUS,
 ] as const;
 
-export type WafState = 'enabled' | 'disabled';
-export type WafMode = 'block' | 'detect';
+export type WafState = WafSwitch;
+export type WafMode = SettingsMode;
 
 /** The effective WAF settings of a namespace (what settings.yaml says). */
 export interface WafSettings {
@@ -230,13 +231,8 @@ export function resolveNamespacePolicy(
   return { policy: { settings, injection }, problems: v.problems };
 }
 
-/** The keys of `--pod-settings` (the contract with the Sidewall container). */
-export interface PodSettingsOverride {
-  waf?: WafState;
-  mode?: WafMode;
-  paranoia_level?: number;
-  anomaly_threshold?: number;
-}
+/** What `--pod-settings` carries (the contract with the Sidewall container, src/settings). */
+export type PodSettingsOverride = SettingsValues;
 
 /** A pod's effective policy: its own valid annotations over its namespace's policy. */
 export interface PodPolicy {
@@ -256,8 +252,8 @@ export function resolvePodPolicy(podAnnotations: Record<string, string> | undefi
   const podSettings: PodSettingsOverride = {};
   if (v.waf !== undefined) settings.waf = podSettings.waf = v.waf;
   if (v.mode !== undefined) settings.mode = podSettings.mode = v.mode;
-  if (v.paranoiaLevel !== undefined) settings.paranoiaLevel = podSettings.paranoia_level = v.paranoiaLevel;
-  if (v.anomalyThreshold !== undefined) settings.anomalyThreshold = podSettings.anomaly_threshold = v.anomalyThreshold;
+  if (v.paranoiaLevel !== undefined) settings.paranoiaLevel = podSettings.paranoiaLevel = v.paranoiaLevel;
+  if (v.anomalyThreshold !== undefined) settings.anomalyThreshold = podSettings.anomalyThreshold = v.anomalyThreshold;
   if (v.eventsWebhook !== undefined) settings.eventsWebhook = v.eventsWebhook;
   // Exclusion rules are rendered per namespace into the settings ConfigMap; a pod cannot bring its own.
   if (v.exclusions !== undefined) {
@@ -270,16 +266,6 @@ export function resolvePodPolicy(podAnnotations: Record<string, string> | undefi
     optedOut: v.inject === false,
     problems,
   };
-}
-
-/** `mode=block,paranoia_level=2` — the --pod-settings argument; '' when the pod sets nothing. */
-export function formatPodSettings(s: PodSettingsOverride): string {
-  const parts: string[] = [];
-  if (s.waf !== undefined) parts.push(`waf=${s.waf}`);
-  if (s.mode !== undefined) parts.push(`mode=${s.mode}`);
-  if (s.paranoia_level !== undefined) parts.push(`paranoia_level=${s.paranoia_level}`);
-  if (s.anomaly_threshold !== undefined) parts.push(`anomaly_threshold=${s.anomaly_threshold}`);
-  return parts.join(',');
 }
 
 /** Parses `k=v,k2=v2` (the --namespace-annotations flag). Throws with the offending item named. */

@@ -4,11 +4,11 @@
 import {
   A_STATUS,
   describeProblem,
-  formatPodSettings,
   resolvePodPolicy,
   type NamespacePolicy,
   type PodPolicy,
 } from './annotations.js';
+import { formatPodSettings } from '../settings/pod-settings.js';
 import type { BootstrapOptions } from './envoy-bootstrap.js';
 import { SOCKET_PATH, type InjectorConfig } from './injector-config.js';
 import { escapePointer, type JsonPatchOp } from './json-patch.js';
