@@ -4,7 +4,7 @@ import type { VariableDef, KV } from '../variables/types.js';
 import type { Macro } from './macro.js';
 import type { Transaction } from './transaction.js';
 import type { TransformNode } from './transform-pipeline.js';
-import type { PrefilterSlot } from './prefilter.js';
+import type { PrefilterSlot } from './accel/prefilter-group.js';
 
 export type Disruptive = 'pass' | 'deny' | 'drop' | 'block' | 'allow' | 'redirect' | 'proxy';
 export type AllowScope = 'all' | 'phase' | 'request';
@@ -50,7 +50,7 @@ export class Rule {
   operatorArg = '';
   negated = false;
   pipeline: TransformNode | null = null;
-  /** Batched RE2.Set slot for a static @rx (see prefilter.ts). */
+  /** Prefilter slot (literal automaton or RE2.Set) for a static @rx; see accel/. */
   prefilter: PrefilterSlot | null = null;
   multiMatch = false;
   capture = false;

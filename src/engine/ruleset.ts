@@ -6,7 +6,7 @@ import { parseIdRanges } from '../actions/ctl.js';
 import { Marker, Rule } from './rule.js';
 import { addTargets, compileExclusions, RuleCompiler, type DefaultActions } from './compiler.js';
 import { PipelineInterner } from './transform-pipeline.js';
-import { buildPrefilters } from './prefilter.js';
+import { buildAcceleration, type AccelerationStats } from './accel/index.js';
 import type { TxEngineMode } from './transaction.js';
 import type { ActionCompileContext } from '../actions/types.js';
 
@@ -15,6 +15,8 @@ export type PhaseItem = Rule | Marker;
 export interface RuleSetOptions {
   regexFallbackRuleIds?: ReadonlySet<number>;
   warn?: (message: string) => void;
+  /** Prefilters that skip operators for values they cannot match (default true; see accel/). */
+  acceleration?: boolean;
 }
 
 /** Directives accepted for compatibility that only concern audit/debug logging or storage. */
@@ -98,11 +100,11 @@ export class RuleSet {
       }
       for (const [id, r] of this.rulesById) if (this.removals.some((f) => f(r))) this.rulesById.delete(id);
     }
-    this.prefilterStats = buildPrefilters(this.rulesById.values());
+    this.acceleration = buildAcceleration(this.rulesById.values(), this.options.acceleration !== false);
   }
 
-  /** How many RE2.Set prefilter groups were built and how many rules they cover. */
-  prefilterStats = { groups: 0, rules: 0 };
+  /** What the load-time acceleration built (prefilter groups and the rules they cover). */
+  acceleration: AccelerationStats | null = null;
 
   private addDirective(d: Directive): void {
     const name = d.name.toLowerCase();

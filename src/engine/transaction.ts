@@ -6,7 +6,7 @@ import type { OperatorTx } from '../operators/types.js';
 import type { Exclusion, Rule } from './rule.js';
 import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
-import type { PrefilterGroup } from './prefilter.js';
+import type { PrefilterGroup } from './accel/prefilter-group.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
@@ -237,7 +237,7 @@ export class Transaction implements OperatorTx {
     return out;
   }
 
-  /** Which patterns of a prefilter group match `value` (cached per value); null = set failed, test individually. */
+  /** A prefilter group's answer for `value`, computed once per distinct value; null = run every operator. */
   prefilterHits(group: PrefilterGroup, value: string): Uint8Array | null {
     let cache = this.pcache[group.id];
     if (cache === undefined) {
@@ -247,14 +247,7 @@ export class Transaction implements OperatorTx {
       const hit = cache.get(value);
       if (hit !== undefined) return hit;
     }
-    let hits: Uint8Array | null;
-    try {
-      const matched = group.set.match(value);
-      hits = new Uint8Array(group.size);
-      for (let i = 0; i < matched.length; i++) hits[matched[i]!] = 1;
-    } catch {
-      hits = null; // e.g. RE2.Set out of memory on a huge value: fall back to the single regexes
-    }
+    const hits = group.hits(value);
     cache.set(value, hits);
     return hits;
   }

@@ -21,6 +21,11 @@ export interface WafLoadOptions {
    * blocking_paranoia_level), so they win over the ruleset's own defaults.
    */
   pinnedTx?: Readonly<Record<string, string>>;
+  /**
+   * Load-time acceleration (literal and RE2.Set prefilters that skip regexes which cannot match).
+   * Default true; false evaluates every operator on every value — same results, slower.
+   */
+  acceleration?: boolean;
 }
 
 /** How a sliced compile went (Waf.compileSliced). */
@@ -107,7 +112,7 @@ export class Waf {
   }
 
   private static newRuleSet(directives: Directive[], options: WafLoadOptions): RuleSet {
-    const rs = new RuleSet({ regexFallbackRuleIds: options.regexFallbackRuleIds, warn: options.onWarning });
+    const rs = new RuleSet({ regexFallbackRuleIds: options.regexFallbackRuleIds, warn: options.onWarning, acceleration: options.acceleration });
     rs.pinnedTx = pinnedTxMap(options.pinnedTx);
     if (rs.pinnedTx !== null) for (const w of pinnedSetvarWarnings(directives, rs.pinnedTx)) options.onWarning?.(w);
     return rs;

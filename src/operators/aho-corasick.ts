@@ -36,6 +36,7 @@ export class AhoCorasick {
   private readonly edgeTarget: Int32Array;
   private readonly fail: Int32Array;
   private readonly output: Int32Array; // phrase index or NONE
+  private readonly phraseState: Int32Array; // per phrase: the state where it ends
 
   constructor(phrases: readonly string[], caseInsensitive = true) {
     this.fold = caseInsensitive ? FOLD : IDENTITY;
@@ -64,6 +65,8 @@ export class AhoCorasick {
       }
     }
     this.phrases = kept;
+    this.phraseState = new Int32Array(kept.length);
+    for (let s = 0; s < terminal.length; s++) if (terminal[s] !== NONE) this.phraseState[terminal[s]!] = s;
 
     // 2. Flatten children into sorted edge runs.
     const states = children.length;
@@ -151,6 +154,29 @@ export class AhoCorasick {
       if (out !== NONE) return out;
     }
     return -1;
+  }
+
+  /**
+   * Every phrase that occurs in `input`: sets `seen[i] = 1` and appends i to `found` once per phrase
+   * (callers clear `seen` through `found`). Returns how many were appended, or -1 when the input holds
+   * a character above 0xff (not a byte string: the caller must not rely on the answer).
+   */
+  collect(input: string, seen: Uint8Array, found: Int32Array): number {
+    const fold = this.fold;
+    const output = this.output;
+    let n = 0;
+    let s = ROOT;
+    for (let i = 0; i < input.length; i++) {
+      const c = input.charCodeAt(i);
+      if (c > 0xff) return -1;
+      s = s === ROOT ? this.rootNext[fold[c]!]! : this.step(s, fold[c]!);
+      // Walk the outputs along the fail chain; stop at a phrase already seen (its suffixes were too).
+      for (let p = output[s]!; p !== NONE && seen[p] === 0; p = output[this.fail[this.phraseState[p]!]!]!) {
+        seen[p] = 1;
+        found[n++] = p;
+      }
+    }
+    return n;
   }
 
   /** The first phrase found (see search()), or undefined. */

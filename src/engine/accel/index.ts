@@ -1,0 +1,35 @@
+// Load-time acceleration of a rule set: prefilters that let a rule skip its operator for values it
+// cannot match. Pure optimisation: with `enabled` false every rule runs its operator on every value,
+// which is the reference the differential tests compare against.
+import type { Rule } from '../rule.js';
+import { buildLiteralPrefilters, type LiteralPrefilterStats } from './literal-prefilter.js';
+import { buildRegexSets } from './regex-set.js';
+import { ruleLinks } from './prefilter-group.js';
+
+export interface AccelerationStats {
+  enabled: boolean;
+  /** Static RE2 @rx links that could be prefiltered at all. */
+  candidates: number;
+  literal: LiteralPrefilterStats;
+  /** RE2.Set groups for the candidates without literals. */
+  regexSets: { groups: number; rules: number };
+}
+
+export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): AccelerationStats {
+  const candidates: Rule[] = [];
+  for (const r of ruleLinks(heads)) {
+    r.prefilter = null;
+    if (r.operator.prefilterPattern !== undefined) candidates.push(r);
+  }
+  const stats: AccelerationStats = {
+    enabled,
+    candidates: candidates.length,
+    literal: { groups: 0, rules: 0, literals: 0 },
+    regexSets: { groups: 0, rules: 0 },
+  };
+  if (!enabled) return stats;
+  const { rest, stats: literal } = buildLiteralPrefilters(candidates, 0);
+  stats.literal = literal;
+  stats.regexSets = buildRegexSets(rest, literal.groups);
+  return stats;
+}

@@ -1,0 +1,180 @@
+// Necessary conditions for a regex to match: a set of literals at least one of which occurs in
+// every string the pattern matches. The prefilter may then skip the regex for a value that contains
+// none of them; it never decides a match. Literals are ASCII and lower-cased (the prefilter folds
+// the value's ASCII letters too, which only makes it say "maybe" more often), so case-insensitive and
+// case-sensitive patterns share one automaton. Any doubt (a character above 0x7f, a set too large
+// to enumerate, syntax the parser does not know) gives "no condition".
+import { parseRegex, UnsupportedSyntax, type Node } from './regex-syntax.js';
+
+/** Largest set of exact strings kept for a node (bounds cross products). */
+const MAX_EXACT = 64;
+/** Largest class enumerated as single characters. */
+const MAX_CLASS_CHARS = 12;
+/** Largest literal set we accept as a condition (beyond that the rule is not worth filtering). */
+const MAX_REQUIRED = 4000;
+
+interface Info {
+  /** Every string the node can match (folded), when finite and small; else null. */
+  exact: Set<string> | null;
+  /** Literals one of which every match contains (none empty), or null when unknown. */
+  required: Set<string> | null;
+}
+
+/**
+ * The required literals of an RE2 pattern (as compiled with flags 's'), or null when no sound
+ * condition could be derived.
+ */
+export function requiredLiterals(pattern: string): string[] | null {
+  let node: Node;
+  try {
+    node = parseRegex(pattern);
+  } catch (e) {
+    if (e instanceof UnsupportedSyntax) return null;
+    throw e;
+  }
+  const set = best(analyse(node));
+  if (set === null || set.size > MAX_REQUIRED) return null;
+  return [...minimal(set)];
+}
+
+/** Drops literals that contain another literal of the set (the shorter one occurs whenever they do). */
+function minimal(set: Set<string>): Set<string> {
+  const sorted = [...set].sort((a, b) => a.length - b.length);
+  const kept: string[] = [];
+  for (const s of sorted) if (!kept.some((k) => s.includes(k))) kept.push(s);
+  return new Set(kept);
+}
+
+const NOTHING: Info = { exact: null, required: null };
+
+function analyse(node: Node): Info {
+  switch (node.kind) {
+    case 'empty':
+      return { exact: new Set(['']), required: null };
+    case 'any':
+      return NOTHING;
+    case 'set':
+      return { exact: setChars(node), required: null };
+    case 'concat':
+      return concat(node.items.map(analyse));
+    case 'alt':
+      return alternation(node.items.map(analyse));
+    case 'repeat':
+      return repeat(analyse(node.item), node.min, node.max);
+  }
+}
+
+/** The characters of a one-character set as folded strings, or null when not enumerable as ASCII. */
+function setChars(node: Extract<Node, { kind: 'set' }>): Set<string> | null {
+  if (node.wide) return null;
+  const out = new Set<string>();
+  for (let c = 0; c < 256; c++) {
+    if (!node.chars[c]) continue;
+    if (c >= 0x80) return null;
+    out.add(String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
+    if (out.size > MAX_CLASS_CHARS) return null;
+  }
+  return out.size === 0 ? null : out;
+}
+
+function cross(a: Set<string>, b: Set<string>): Set<string> | null {
+  if (a.size * b.size > MAX_EXACT) return null;
+  const out = new Set<string>();
+  for (const x of a) for (const y of b) out.add(x + y);
+  return out;
+}
+
+/** A usable condition: non-empty and without the empty string (which every value contains). */
+function usable(set: Set<string> | null): Set<string> | null {
+  return set === null || set.size === 0 || set.has('') ? null : set;
+}
+
+/** Selectivity score: longer shortest literal first, then fewer literals. */
+function better(a: Set<string>, b: Set<string> | null): boolean {
+  if (b === null) return true;
+  const la = shortest(a);
+  const lb = shortest(b);
+  if (la !== lb) return la > lb;
+  return a.size < b.size;
+}
+
+function shortest(set: Set<string>): number {
+  let n = Infinity;
+  for (const s of set) if (s.length < n) n = s.length;
+  return n;
+}
+
+function best(info: Info): Set<string> | null {
+  const e = usable(info.exact);
+  const r = usable(info.required);
+  if (e === null) return r;
+  if (r === null) return e;
+  return better(e, r) ? e : r;
+}
+
+function concat(items: Info[]): Info {
+  let chosen: Set<string> | null = null;
+  const consider = (s: Set<string> | null): void => {
+    const u = usable(s);
+    if (u !== null && better(u, chosen)) chosen = u;
+  };
+  // `run` is the cross product of the current run of consecutive exact items: every match contains
+  // one of its strings as a substring. An item that is not exact (or would overflow) ends the run.
+  let run: Set<string> = new Set(['']);
+  let allExact = true;
+  for (const item of items) {
+    if (item.exact !== null) {
+      const next = cross(run, item.exact);
+      if (next !== null) {
+        run = next;
+        continue;
+      }
+      allExact = false;
+      consider(run);
+      run = item.exact;
+      consider(item.required);
+      continue;
+    }
+    allExact = false;
+    consider(run);
+    run = new Set(['']);
+    consider(item.required);
+  }
+  consider(run);
+  return { exact: allExact ? run : null, required: chosen };
+}
+
+function alternation(items: Info[]): Info {
+  let exact: Set<string> | null = new Set();
+  let required: Set<string> | null = new Set();
+  for (const item of items) {
+    if (exact !== null) {
+      if (item.exact === null) exact = null;
+      else {
+        for (const s of item.exact) exact.add(s);
+        if (exact.size > MAX_EXACT) exact = null;
+      }
+    }
+    if (required !== null) {
+      const b = best(item);
+      if (b === null) required = null;
+      else for (const s of b) required.add(s);
+    }
+  }
+  return { exact, required };
+}
+
+function repeat(item: Info, min: number, max: number): Info {
+  if (min === 0) {
+    // x? keeps a small exact set (with ""); x* and x{0,n} say nothing useful.
+    if (max === 1 && item.exact !== null) return { exact: new Set([...item.exact, '']), required: null };
+    return NOTHING;
+  }
+  let exact: Set<string> | null = null;
+  if (item.exact !== null && max === min && min <= 4) {
+    exact = new Set(['']);
+    for (let k = 0; k < min && exact !== null; k++) exact = cross(exact, item.exact);
+  }
+  // At least one copy of the item occurs, so its own condition holds.
+  return { exact, required: best(item) };
+}
