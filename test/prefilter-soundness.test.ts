@@ -1,0 +1,97 @@
+// Prefilter soundness, per rule: for every CRS v4 rule link with a prefilter and every corpus value,
+// at every stage of the rule's transformation pipeline, when the rule's operator matches the
+// transformed value the prefilter must have said "maybe". Plus the literal derivation on known
+// patterns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import RE2 from 're2';
+import type { OperatorTx } from '../src/operators/types.js';
+import type { Rule } from '../src/engine/rule.js';
+import { requiredLiterals } from '../src/engine/accel/required-literals.js';
+import { ruleLinks } from '../src/engine/accel/prefilter-group.js';
+import { entryConfText } from './crs/crs-config.js';
+import { enginePair } from './helpers/differential.js';
+import { sharedPath } from './helpers/shared.js';
+import { loadValueCorpus, sample } from './helpers/value-corpus.js';
+
+const NO_CAPTURE: OperatorTx = { captureEnabled: false, setCapture: () => {} };
+
+test('required literals of known patterns', () => {
+  const cases: Array<[string, string[] | null]> = [
+    ['union[\\t-\\r ]+select', ['select']],
+    ['(?i)UNION\\s+ALL', ['union']],
+    ['foo|bar', ['foo', 'bar']],
+    ['ab(?:c|d)e', ['abce', 'abde']],
+    ['(?i:x)y?z', ['xyz', 'xz']],
+    ['a.*b', ['a']],
+    ['^$', null],
+    ['.', null],
+    ['[^a]', null],
+    ['(?i)caf\\x{e9}', ['caf']],
+    ['\\x{e9}', null], // non-ASCII: no condition
+    ['(?:abc)*', null],
+    ['x\\d', ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8', 'x9']],
+    ['a|', null],
+    ['\\Qa.b\\E', ['a.b']],
+    ['(?P<n>select)\\b', ['select']],
+    ['\\pL+abc', null], // \p: unknown to the parser -> no condition at all
+  ];
+  for (const [p, want] of cases) {
+    const got = requiredLiterals(p);
+    assert.deepEqual(got === null ? null : [...got].sort(), want === null ? null : [...want].sort(), p);
+  }
+});
+
+test('property: a literal condition never excludes a match (random patterns from pieces)', () => {
+  const piece = fc.constantFrom('a', 'B', 'ab', '(?i)c', '[xY]', '\\d', '.', 'q?', 'z+', '(?:m|n)', '\\b', '^', '$', '[^k]', 'é', 'K', 's');
+  fc.assert(
+    fc.property(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 12 }), (pieces, input) => {
+      const pattern = pieces.join('');
+      let re: RE2;
+      try {
+        re = new RE2(pattern, 's');
+      } catch {
+        return;
+      }
+      const lits = requiredLiterals(pattern);
+      const bytes = Buffer.from(input, 'utf8').toString('latin1');
+      for (const s of [input, bytes, input.toUpperCase()]) {
+        if (lits === null || !re.test(s)) continue;
+        const folded = s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+        assert.ok(lits.some((l) => folded.includes(l)), `${pattern} matches ${JSON.stringify(s)} but lacks ${JSON.stringify(lits)}`);
+      }
+    }),
+    { numRuns: 3000, seed: 7 },
+  );
+});
+
+test('CRS v4: no prefilter says "cannot match" where the rule matches (corpus values, every pipeline stage)', { timeout: 600_000 }, (t) => {
+  const pair = enginePair(entryConfText({ crsDir: sharedPath('crs'), testSetup: true }));
+  const links: Rule[] = [...ruleLinks(pair.on.ruleset.rulesById.values())].filter((r) => r.prefilter !== null);
+  assert.ok(links.length > 250, `${links.length} prefiltered links`);
+  const values = sample(loadValueCorpus().all, 1500);
+  assert.ok(values.length > 1000 || process.env.CI !== 'true', 'corpus present');
+  const violations: string[] = [];
+  let matches = 0;
+  for (const rule of links) {
+    const slot = rule.prefilter!;
+    const seen = new Set<string>();
+    for (const v of values) {
+      // The value before and after each transformation (multiMatch rules test them all).
+      const stages = [v];
+      for (const node of rule.pipeline?.path ?? []) stages.push(node.fn(stages[stages.length - 1]!));
+      for (const s of stages) {
+        if (seen.has(s)) continue;
+        seen.add(s);
+        if (!rule.operator.evaluate(NO_CAPTURE, s)) continue;
+        matches++;
+        const hits = slot.group.hits(s);
+        if (hits !== null && hits[slot.index] !== 1) violations.push(`${rule.head.id}: ${JSON.stringify(s).slice(0, 120)}`);
+      }
+    }
+  }
+  t.diagnostic(`${links.length} rule links, ${values.length} values, ${matches} operator matches checked`);
+  assert.ok(matches > 1000, 'the corpus makes many rules match');
+  assert.deepEqual(violations.slice(0, 10), [], `${violations.length} unsound prefilter answers`);
+});
