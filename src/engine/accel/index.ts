@@ -1,10 +1,12 @@
 // Load-time acceleration of a rule set: prefilters that let a rule skip its operator for values it
 // cannot match. Pure optimisation: with `enabled` false every rule runs its operator on every value,
-// which is the reference the differential tests compare against.
-import type { Rule } from '../rule.js';
+// which is the reference the differential tests compare against. Also remembers regex key-selector
+// answers per key.
+import type { KeyMatcher, Rule } from '../rule.js';
 import { buildLiteralPrefilters, type LiteralPrefilterStats } from './literal-prefilter.js';
 import { buildRegexSets } from './regex-set.js';
 import { ruleLinks } from './prefilter-group.js';
+import { memoizeKeyMatchers } from './key-memo.js';
 
 export interface AccelerationStats {
   enabled: boolean;
@@ -28,6 +30,8 @@ export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): Acce
     regexSets: { groups: 0, rules: 0 },
   };
   if (!enabled) return stats;
+  const wrapped = new Map<KeyMatcher, KeyMatcher>();
+  for (const r of ruleLinks(heads)) memoizeKeyMatchers(r, wrapped);
   const { rest, stats: literal } = buildLiteralPrefilters(candidates, 0);
   stats.literal = literal;
   stats.regexSets = buildRegexSets(rest, literal.groups);

@@ -2,7 +2,7 @@
 // every string the pattern matches. The prefilter may then skip the regex for a value that contains
 // none of them; it never decides a match. Literals are ASCII and lower-cased (the prefilter folds
 // the value's ASCII letters too, which only makes it say "maybe" more often), so case-insensitive and
-// case-sensitive patterns share one automaton. Any doubt (a character above 0x7f, a set too large
+// case-sensitive patterns share one automaton. Any doubt (a character above 0x7f under (?i), a set too large
 // to enumerate, syntax the parser does not know) gives "no condition".
 import { parseRegex, UnsupportedSyntax, type Node } from './regex-syntax.js';
 
@@ -70,7 +70,8 @@ function setChars(node: Extract<Node, { kind: 'set' }>): Set<string> | null {
   const out = new Set<string>();
   for (let c = 0; c < 256; c++) {
     if (!node.chars[c]) continue;
-    if (c >= 0x80) return null;
+    // Above 0x7f only without (?i): the automaton folds ASCII only, RE2 folds more (é/É).
+    if (c >= 0x80 && node.fold) return null;
     out.add(String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
     if (out.size > MAX_CLASS_CHARS) return null;
   }
