@@ -198,6 +198,7 @@ async function serve(args: string[]): Promise<void> {
         pod: config.podSettings ?? {},
         defaults: { mode: config.mode },
         regexFallbackRuleIds,
+        acceleration: config.acceleration,
         logger,
         metrics,
       });

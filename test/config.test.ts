@@ -78,6 +78,16 @@ regex_fallback_rule_ids: [942100, 932200]
     assert.deepEqual(c.regexFallbackRuleIds, [942100, 932200]);
   });
 
+  test('engine.acceleration switch: default on, false turns it off, bad values are named', () => {
+    assert.equal(parseConfigText('engine:\n  acceleration: false\n', 'x', '/').acceleration, false);
+    assert.equal(parseConfigText('engine:\n  acceleration: true\n', 'x', '/').acceleration, true);
+    const { 'acc.yaml': file } = writeFiles(dir, { 'acc.yaml': 'log_level: info\n' });
+    assert.equal(loadConfig({ file }).acceleration, true);
+    assert.equal(configError('engine:\n  acceleration: "no"\n'), 'config /etc/x.yaml: engine.acceleration: must be true or false (got "no")');
+    assert.match(configError('engine:\n  turbo: true\n'), /engine\.turbo: unknown key \(known keys: acceleration\)/);
+    assert.match(configError('engine: fast\n'), /engine: must be a mapping/);
+  });
+
   test('custom body without content_type defaults to text/plain', () => {
     const c = parseConfigText('deny_response:\n  body: nope\n', 'x', '/');
     assert.equal(c.denyBody, 'nope');

@@ -43,6 +43,8 @@ export interface SidewallConfig {
   logLevel: LogLevel;
   /** Rule ids whose regex may fall back to V8 RegExp when RE2 rejects it. */
   regexFallbackRuleIds: number[];
+  /** engine.acceleration: literal/RE2.Set prefilters (default true; false = every regex runs, same results). */
+  acceleration?: boolean;
   /** The config file read, null when none. */
   configFile: string | null;
   /** Live settings directory (settings.yaml + exclusions.conf, or one subdirectory per namespace); null = none. */
@@ -90,6 +92,7 @@ const TOP_LEVEL_KEYS = [
   'regex_fallback_rule_ids',
   'settings_dir',
   'events',
+  'engine',
 ] as const;
 const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
 
@@ -164,6 +167,7 @@ interface FileSettings {
   regexFallbackRuleIds?: number[];
   settingsDir?: string;
   events?: EventsFileSettings;
+  acceleration?: boolean;
 }
 
 /**
@@ -222,6 +226,14 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
       }
       return id as number;
     });
+  }
+  if (raw.engine !== undefined) {
+    const engine = raw.engine;
+    if (!isMapping(engine)) fail('engine', `must be a mapping (got ${describe(engine)})`);
+    for (const key of Object.keys(engine as object)) if (key !== 'acceleration') fail(`engine.${key}`, 'unknown key (known keys: acceleration)');
+    const acc = (engine as Record<string, unknown>).acceleration;
+    if (acc !== undefined && typeof acc !== 'boolean') fail('engine.acceleration', `must be true or false (got ${describe(acc)})`);
+    if (acc !== undefined) out.acceleration = acc as boolean;
   }
   if (raw.settings_dir !== undefined) {
     const dir = checkString(raw.settings_dir, 'settings_dir', fail);
@@ -304,6 +316,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     },
     logLevel: settings.logLevel ?? 'info',
     regexFallbackRuleIds: settings.regexFallbackRuleIds ?? [],
+    acceleration: settings.acceleration ?? true,
     configFile,
     settingsDir: settings.settingsDir ?? null,
     podSettings,

@@ -33,6 +33,7 @@ export class DisabledEngine implements WafLike {
 
 export interface BuildOptions {
   regexFallbackRuleIds?: ReadonlySet<number>;
+  acceleration?: boolean;
   onWarning?: (message: string) => void;
   /** Compile in slices of this many ms, yielding between them (live reloads); 0 = in one go. */
   sliceMs: number;
@@ -51,6 +52,7 @@ export async function buildEngine(base: readonly Directive[], settings: Effectiv
     ...(settings.mode !== null ? { mode: settings.mode } : {}),
     pinnedTx: pinnedTxFor(settings),
     regexFallbackRuleIds: options.regexFallbackRuleIds,
+    acceleration: options.acceleration,
     onWarning: options.onWarning,
   };
   if (options.sliceMs <= 0) return Waf.fromDirectives(directives, loadOptions);

@@ -54,6 +54,8 @@ export interface ReloaderOptions {
   pod: SettingsValues;
   defaults: SettingsDefaults;
   regexFallbackRuleIds?: ReadonlySet<number>;
+  /** Engine acceleration (config engine.acceleration; default true). */
+  acceleration?: boolean;
   logger: Logger;
   metrics: Metrics;
   pollMs?: number;
@@ -297,6 +299,7 @@ export class EngineReloader {
       try {
         engine = await buildEngine(base, settings, {
           regexFallbackRuleIds: this.options.regexFallbackRuleIds,
+          acceleration: this.options.acceleration,
           onWarning: (m) => this.warnOnce(m),
           sliceMs,
           stats,
