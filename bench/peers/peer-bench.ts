@@ -15,7 +15,6 @@
 //
 // Prints tables and writes test-results/bench-peers.json. Load goes only to 127.0.0.1 and unix
 // sockets in a temp dir; every loop is bounded in time and count; every process is stopped.
-import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import type { HttpRequest } from '../../src/engine/api.js';
 import { loadProtos } from '../../src/server/proto.js';
 import { mapCheckRequest, type CheckRequestMsg } from '../../src/server/check-mapper.js';
 import { decodeCheckRequest, protoLoaderMetadataDecoder } from '../../src/server/check-decoder.js';
+import { percentile, runTrivialServer } from '../grpc-trivial.js';
 import { drive, grpcSender, httpSender, type DriveLimits, type DriveResult } from './drivers.js';
 import { benchRequests, envoyCheckRequest, rawHttp, type BenchRequest } from './requests.js';
 import { nginxConf, writeRulesConf } from './peer-config.js';
@@ -60,29 +60,6 @@ interface Cell {
   p99Ms: number;
   status: number;
   errors: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-// ---- trivial reference server (child process mode) ----
-
-function runTrivialServer(address: string): void {
-  const server = new grpc.Server();
-  const ok = { status: { code: 0, message: '' }, ok_response: {}, dynamic_metadata: { fields: {} } };
-  server.addService(loadProtos().authorization, { Check: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ok) });
-  server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => {
-    if (err) {
-      process.stderr.write(`trivial server: ${err.message}\n`);
-      process.exit(1);
-    }
-    process.stdout.write('READY\n');
-  });
-  const stop = () => server.tryShutdown(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
 
 // ---- peers ----

@@ -10,9 +10,7 @@
 // - strings are UTF-8 decoded (invalid sequences become U+FFFD), then turned into byte strings.
 // Malformed bytes (truncated, bad wire type, a known field with the wrong wire type) throw a
 // CheckRequestError naming the field and byte offset.
-import { randomUUID } from 'node:crypto';
-import type { HttpRequest } from '../engine/api.js';
-import { CheckRequestError, toByteString, type CheckContext, type MappedCheck, type PeerInfo } from './check-mapper.js';
+import { buildMappedCheck, CheckRequestError, HeaderCollector, toByteString, type MappedCheck, type PeerInfo } from './check-mapper.js';
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -21,20 +19,18 @@ const WIRE_START_GROUP = 3;
 const WIRE_END_GROUP = 4;
 const WIRE_FIXED32 = 5;
 
-const PARTIAL_BODY_HEADER = 'x-envoy-auth-partial-body';
 const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze({});
 const EMPTY_PEER: PeerInfo = Object.freeze({ address: '', port: 0, principal: '', service: '', labels: EMPTY_RECORD });
 
 /** Decodes metadata_context (config.core.v3.Metadata) bytes to filter_metadata; see setMetadataDecoder. */
 export type MetadataDecoder = (metadataBytes: Buffer) => Record<string, unknown>;
 
-/** A byte range [start, end) of the message buffer; start -1 = absent. */
+/** A byte range [start, end) of the message buffer. */
 interface Range {
   start: number;
   end: number;
 }
 
-const ABSENT = -1;
 
 function malformed(what: string, offset: number): never {
   throw new CheckRequestError(`CheckRequest is malformed: ${what} at byte ${offset}`);
@@ -311,16 +307,8 @@ export function decodeCheckRequest(buf: Buffer, decodeMetadata: MetadataDecoder)
     }
   }
 
-  const headers: Array<[string, string]> = [];
-  let requestId = '';
-  let authority = '';
-  let sawAuthority = false; // an empty Host still reaches the rules as an empty header
-  let pseudoMethod = '';
-  let pseudoPath = '';
-  let hasHost = false;
-  let bodyPartial = false;
+  const hc = new HeaderCollector();
   let rawHeaderCount = 0;
-
   if (headerMap !== null) {
     // encode_raw_headers: HeaderMap { repeated HeaderValue headers = 1 }, HeaderValue { key 1, value 2, raw_value 3 }.
     const hm = h.sub(headerMap, `${where}.header_map`);
@@ -342,24 +330,11 @@ export function decodeCheckRequest(buf: Buffer, decodeMetadata: MetadataDecoder)
         else if (g === 3) rawR = hv.bytes('raw_value');
         else hv.skip(g);
       }
-      const key = keyR === null ? '' : utf8(buf, keyR);
       const hasRaw = rawR !== null && rawR.end > rawR.start;
       const value = hasRaw ? buf.toString('latin1', rawR!.start, rawR!.end) : valueR === null ? '' : byteString(buf, valueR);
-      if (key.charCodeAt(0) === 58 /* ':' */) {
-        if (key === ':authority') {
-          authority = value;
-          sawAuthority = true;
-        } else if (key === ':method') pseudoMethod = value;
-        else if (key === ':path') pseudoPath = value;
-        continue;
+      if (hc.add(keyR === null ? '' : utf8(buf, keyR), value)) {
+        hc.requestId = hasRaw ? buf.toString('utf8', rawR!.start, rawR!.end) : valueR === null ? '' : utf8(buf, valueR);
       }
-      if (key === PARTIAL_BODY_HEADER) {
-        bodyPartial = value === 'true';
-        continue;
-      }
-      if (key === 'host') hasHost = true;
-      else if (key === 'x-request-id' && requestId === '') requestId = hasRaw ? buf.toString('utf8', rawR!.start, rawR!.end) : valueR === null ? '' : utf8(buf, valueR);
-      headers.push([keyR === null ? '' : byteString(buf, keyR), value]);
     }
   }
   if (rawHeaderCount === 0 && headersMap !== null) {
@@ -367,43 +342,13 @@ export function decodeCheckRequest(buf: Buffer, decodeMetadata: MetadataDecoder)
     const map: Record<string, string> = headersMap;
     for (const key in map) {
       const text = map[key]!;
-      const value = toByteString(text);
-      if (key.charCodeAt(0) === 58 /* ':' */) {
-        if (key === ':authority') {
-          authority = value;
-          sawAuthority = true;
-        } else if (key === ':method') pseudoMethod = value;
-        else if (key === ':path') pseudoPath = value;
-        continue;
-      }
-      if (key === PARTIAL_BODY_HEADER) {
-        bodyPartial = text === 'true';
-        continue;
-      }
-      if (key === 'host') hasHost = true;
-      else if (key === 'x-request-id') requestId = text;
-      headers.push([toByteString(key), value]);
+      if (hc.add(key, toByteString(text))) hc.requestId = text;
     }
   }
-
-  const methodValue = method !== null && method.end > method.start ? byteString(buf, method) : pseudoMethod;
-  if (methodValue === '') throw new CheckRequestError('CheckRequest.attributes.request.http.method is empty');
-
-  const hostText = host === null ? '' : utf8(buf, host);
-  if (hostText !== '') authority = byteString(buf, host!);
-  if (!hasHost && (authority !== '' || sawAuthority)) headers.unshift(['host', authority]);
-
-  let uri = path !== null && path.end > path.start ? byteString(buf, path) : pseudoPath;
-  if (uri === '' && methodValue === 'CONNECT') uri = authority;
-
-  if (requestId === '') requestId = (id === null ? '' : utf8(buf, id)) || randomUUID();
 
   let body: Buffer | null = null;
   if (rawBody !== null && rawBody.end > rawBody.start) body = buf.subarray(rawBody.start, rawBody.end);
   else if (bodyText !== null && bodyText.end > bodyText.start) body = Buffer.from(buf.toString('utf8', bodyText.start, bodyText.end), 'utf8');
-
-  const sourcePeer = source === null ? EMPTY_PEER : readPeer(at, source, 'CheckRequest.attributes.source');
-  const destinationPeer = destination === null ? EMPTY_PEER : readPeer(at, destination, 'CheckRequest.attributes.destination');
 
   let sni = '';
   if (tls !== null) {
@@ -415,31 +360,19 @@ export function decodeCheckRequest(buf: Buffer, decodeMetadata: MetadataDecoder)
     }
   }
 
-  const protocolValue = protocol !== null && protocol.end > protocol.start ? byteString(buf, protocol) : 'HTTP/1.1';
-  const engineRequest: HttpRequest = {
-    id: toByteString(requestId),
-    method: methodValue,
-    uri,
-    protocol: protocolValue,
-    headers,
-    body,
-    bodyPartial,
-    clientIp: sourcePeer.address,
-    clientPort: sourcePeer.port,
-    serverIp: destinationPeer.address,
-    serverPort: destinationPeer.port,
-  };
-  const context: CheckContext = {
-    requestId,
-    host: hostText || (authority === '' ? '' : Buffer.from(authority, 'latin1').toString('utf8')),
-    scheme: scheme === null ? '' : utf8(buf, scheme),
-    source: sourcePeer,
-    destination: destinationPeer,
-    contextExtensions: contextExtensions ?? EMPTY_RECORD,
-    filterMetadata: metadata === null ? EMPTY_RECORD : filterMetadata(buf.subarray(metadata.start, metadata.end), metadata.start, decodeMetadata),
-    sni,
-  };
-  return { request: engineRequest, context };
+  const text = (r: Range | null) => (r === null ? '' : utf8(buf, r));
+  const bytes = (r: Range | null) => (r === null ? '' : byteString(buf, r));
+  return buildMappedCheck(
+    hc,
+    { method: bytes(method), hostText: text(host), uri: bytes(path), id: text(id), protocol: bytes(protocol), scheme: text(scheme), body },
+    {
+      source: source === null ? EMPTY_PEER : readPeer(at, source, 'CheckRequest.attributes.source'),
+      destination: destination === null ? EMPTY_PEER : readPeer(at, destination, 'CheckRequest.attributes.destination'),
+      contextExtensions: contextExtensions ?? EMPTY_RECORD,
+      filterMetadata: metadata === null ? EMPTY_RECORD : filterMetadata(buf.subarray(metadata.start, metadata.end), metadata.start, decodeMetadata),
+      sni,
+    },
+  );
 }
 
 function filterMetadata(bytes: Buffer, offset: number, decodeMetadata: MetadataDecoder): Record<string, unknown> {
