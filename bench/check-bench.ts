@@ -11,7 +11,6 @@
 //        [--log-level LVL] [--out FILE]
 //
 // Writes test-results/bench.json.
-import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -22,8 +21,9 @@ import { REPO_ROOT, sharedPath } from '../test/helpers/shared.js';
 import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject } from '../test/crs/check-request.js';
 import { writeEntryConf } from '../test/crs/crs-config.js';
 import { envoyProcess } from '../test/crs/envoy-http1.js';
-import { authorizationServiceDefinition, CheckClient, type CheckResult } from '../test/crs/grpc-check.js';
+import { CheckClient, type CheckResult } from '../test/crs/grpc-check.js';
 import { processCpuSeconds, startServer } from '../test/crs/server-process.js';
+import { percentile, runTrivialServer } from './grpc-trivial.js';
 
 // ---- scenarios ----
 
@@ -142,12 +142,6 @@ export interface Measurement {
   verdict: { action: string; ruleIds: number[]; statusCode: number; anomalyScore: number | null } | null;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx]!;
-}
-
 /** Keeps `concurrency` checks in flight for `seconds`; latencies are kept when `record`. */
 export async function drive(
   client: CheckClient,
@@ -214,24 +208,6 @@ async function measure(
 }
 
 // ---- trivial reference server (runs in a child process) ----
-
-function runTrivialServer(address: string): void {
-  const server = new grpc.Server();
-  const okResponse = { status: { code: 0, message: '' }, ok_response: {}, dynamic_metadata: { fields: {} } };
-  server.addService(authorizationServiceDefinition(), {
-    Check: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => callback(null, okResponse),
-  });
-  server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => {
-    if (err) {
-      process.stderr.write(`trivial server: ${err.message}\n`);
-      process.exit(1);
-    }
-    process.stdout.write('READY\n');
-  });
-  const stop = () => server.tryShutdown(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-}
 
 async function startTrivialServer(dir: string): Promise<{ pid: number; target: string; stop: () => Promise<void> }> {
   const socket = join(dir, 'trivial.sock');

@@ -148,6 +148,106 @@ function peerInfo(peer: PeerMsg | null | undefined): PeerInfo {
 }
 
 /**
+ * Collects the request headers of a CheckRequest, one at a time, the way Envoy's ext_authz
+ * filter fills them: pseudo-headers and x-envoy-auth-partial-body are taken out, the first
+ * x-request-id is remembered. Shared by mapCheckRequest and check-decoder.ts.
+ */
+export class HeaderCollector {
+  readonly headers: Array<[string, string]> = [];
+  requestId = '';
+  authority = '';
+  sawAuthority = false; // an empty Host still reaches the rules as an empty header
+  pseudoMethod = '';
+  pseudoPath = '';
+  hasHost = false;
+  bodyPartial = false;
+
+  /**
+   * One header: `key` as text, `value` as a byte string. Returns true when it is the first
+   * x-request-id: the caller then sets `requestId` to its UTF-8 text.
+   */
+  add(key: string, value: string): boolean {
+    if (key.charCodeAt(0) === 58 /* ':' */) {
+      if (key === ':authority') {
+        this.authority = value;
+        this.sawAuthority = true;
+      } else if (key === ':method') this.pseudoMethod = value;
+      else if (key === ':path') this.pseudoPath = value;
+      return false;
+    }
+    if (key === PARTIAL_BODY_HEADER) {
+      this.bodyPartial = value === 'true';
+      return false;
+    }
+    this.headers.push([toByteString(key), value]);
+    if (key === 'host') this.hasHost = true;
+    else if (key === 'x-request-id' && this.requestId === '') return true;
+    return false;
+  }
+}
+
+/** The scalar fields of attributes.request.http (byte strings unless noted), '' when unset. */
+export interface HttpFields {
+  method: string;
+  /** http.host as UTF-8 text. */
+  hostText: string;
+  uri: string;
+  /** http.id as UTF-8 text. */
+  id: string;
+  protocol: string;
+  scheme: string;
+  body: Buffer | null;
+}
+
+export interface AttributeFields {
+  source: PeerInfo;
+  destination: PeerInfo;
+  contextExtensions: Readonly<Record<string, string>>;
+  filterMetadata: Readonly<Record<string, unknown>>;
+  sni: string;
+}
+
+/** Builds the engine request and context from the collected headers and fields. */
+export function buildMappedCheck(h: HeaderCollector, f: HttpFields, a: AttributeFields): MappedCheck {
+  const method = f.method || h.pseudoMethod;
+  if (method === '') throw new CheckRequestError('CheckRequest.attributes.request.http.method is empty');
+  const headers = h.headers;
+  // http.host is Envoy's :authority (UTF-8 string); prefer it, the header is the fallback.
+  let authority = h.authority;
+  if (f.hostText) authority = toByteString(f.hostText);
+  if (!h.hasHost && (authority !== '' || h.sawAuthority)) headers.unshift(['host', authority]);
+
+  let uri = f.uri || h.pseudoPath;
+  if (uri === '' && method === 'CONNECT') uri = authority; // CONNECT has no :path, the target is authority-form
+
+  const requestId = h.requestId || f.id || randomUUID();
+  const request: HttpRequest = {
+    id: toByteString(requestId),
+    method,
+    uri,
+    protocol: f.protocol || 'HTTP/1.1',
+    headers,
+    body: f.body,
+    bodyPartial: h.bodyPartial,
+    clientIp: a.source.address,
+    clientPort: a.source.port,
+    serverIp: a.destination.address,
+    serverPort: a.destination.port,
+  };
+  const context: CheckContext = {
+    requestId,
+    host: f.hostText || (authority === '' ? '' : Buffer.from(authority, 'latin1').toString('utf8')),
+    scheme: f.scheme,
+    source: a.source,
+    destination: a.destination,
+    contextExtensions: a.contextExtensions,
+    filterMetadata: a.filterMetadata,
+    sni: a.sni,
+  };
+  return { request, context };
+}
+
+/**
  * Maps one decoded CheckRequest. Throws CheckRequestError when it lacks what every Envoy
  * sends (attributes.request.http with a method).
  */
@@ -159,103 +259,46 @@ export function mapCheckRequest(msg: CheckRequestMsg | null | undefined): Mapped
   const http = req.http;
   if (!http) throw new CheckRequestError('CheckRequest.attributes.request.http is missing (only HTTP checks are supported)');
 
-  const headers: Array<[string, string]> = [];
-  let requestId = '';
-  let authority = '';
-  let sawAuthority = false; // an empty Host still reaches the rules as an empty header
-  let pseudoMethod = '';
-  let pseudoPath = '';
-  let hasHost = false;
-  let bodyPartial = false;
-
+  const h = new HeaderCollector();
   const headerList = http.header_map?.headers;
   if (headerList && headerList.length > 0) {
     // encode_raw_headers: one entry per header line, value in raw_value (bytes).
     for (let i = 0; i < headerList.length; i++) {
       const hv = headerList[i]!;
-      const key = hv.key;
       const raw = hv.raw_value;
-      const value = raw && raw.length > 0 ? raw.toString('latin1') : toByteString(hv.value);
-      if (key.charCodeAt(0) === 58 /* ':' */) {
-        if (key === ':authority') {
-          authority = value;
-          sawAuthority = true;
-        } else if (key === ':method') pseudoMethod = value;
-        else if (key === ':path') pseudoPath = value;
-        continue;
-      }
-      if (key === PARTIAL_BODY_HEADER) {
-        bodyPartial = value === 'true';
-        continue;
-      }
-      if (key === 'host') hasHost = true;
-      else if (key === 'x-request-id' && requestId === '') requestId = raw && raw.length > 0 ? raw.toString('utf8') : hv.value;
-      headers.push([toByteString(key), value]);
+      const hasRaw = raw !== null && raw.length > 0;
+      if (h.add(hv.key, hasRaw ? raw.toString('latin1') : toByteString(hv.value))) h.requestId = hasRaw ? raw.toString('utf8') : hv.value;
     }
   } else if (http.headers) {
     const map = http.headers;
     for (const key in map) {
       const utf8 = map[key]!;
-      if (key.charCodeAt(0) === 58 /* ':' */) {
-        if (key === ':authority') {
-          authority = toByteString(utf8);
-          sawAuthority = true;
-        } else if (key === ':method') pseudoMethod = toByteString(utf8);
-        else if (key === ':path') pseudoPath = toByteString(utf8);
-        continue;
-      }
-      if (key === PARTIAL_BODY_HEADER) {
-        bodyPartial = utf8 === 'true';
-        continue;
-      }
-      if (key === 'host') hasHost = true;
-      else if (key === 'x-request-id') requestId = utf8;
-      headers.push([toByteString(key), toByteString(utf8)]);
+      if (h.add(key, toByteString(utf8))) h.requestId = utf8;
     }
   }
-
-  const method = http.method ? toByteString(http.method) : pseudoMethod;
-  if (method === '') throw new CheckRequestError('CheckRequest.attributes.request.http.method is empty');
-
-  // http.host is Envoy's :authority (UTF-8 string); prefer it, the header is the fallback.
-  if (http.host) authority = toByteString(http.host);
-  if (!hasHost && (authority !== '' || sawAuthority)) headers.unshift(['host', authority]);
-
-  let uri = http.path ? toByteString(http.path) : pseudoPath;
-  if (uri === '' && method === 'CONNECT') uri = authority; // CONNECT has no :path, the target is authority-form
-
-  if (requestId === '') requestId = http.id || randomUUID();
 
   let body: Buffer | null = null;
   const rawBody = http.raw_body;
   if (rawBody && rawBody.length > 0) body = rawBody;
   else if (http.body) body = Buffer.from(http.body, 'utf8');
 
-  const source = peerInfo(attrs.source);
-  const destination = peerInfo(attrs.destination);
-
-  const request: HttpRequest = {
-    id: toByteString(requestId),
-    method,
-    uri,
-    protocol: http.protocol ? toByteString(http.protocol) : 'HTTP/1.1',
-    headers,
-    body,
-    bodyPartial,
-    clientIp: source.address,
-    clientPort: source.port,
-    serverIp: destination.address,
-    serverPort: destination.port,
-  };
-  const context: CheckContext = {
-    requestId,
-    host: http.host || (authority === '' ? '' : Buffer.from(authority, 'latin1').toString('utf8')),
-    scheme: http.scheme || '',
-    source,
-    destination,
-    contextExtensions: attrs.context_extensions || EMPTY_RECORD,
-    filterMetadata: attrs.metadata_context?.filter_metadata || EMPTY_RECORD,
-    sni: attrs.tls_session?.sni || '',
-  };
-  return { request, context };
+  return buildMappedCheck(
+    h,
+    {
+      method: toByteString(http.method || ''),
+      hostText: http.host || '',
+      uri: toByteString(http.path || ''),
+      id: http.id || '',
+      protocol: toByteString(http.protocol || ''),
+      scheme: http.scheme || '',
+      body,
+    },
+    {
+      source: peerInfo(attrs.source),
+      destination: peerInfo(attrs.destination),
+      contextExtensions: attrs.context_extensions || EMPTY_RECORD,
+      filterMetadata: attrs.metadata_context?.filter_metadata || EMPTY_RECORD,
+      sni: attrs.tls_session?.sni || '',
+    },
+  );
 }

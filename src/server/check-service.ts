@@ -13,7 +13,9 @@ import type { Logger } from 'pino';
 import type { EngineMode, HttpRequest, RuleMatch, Verdict } from '../engine/api.js';
 import type { DenyResponseConfig } from '../config/config.js';
 import type { EventSink } from '../events/pipeline.js';
-import { CheckRequestError, mapCheckRequest, type CheckContext, type CheckRequestMsg } from './check-mapper.js';
+import { CheckRequestError, mapCheckRequest, type CheckContext, type CheckRequestMsg, type MappedCheck } from './check-mapper.js';
+import type { DecodedCheck } from './check-decoder.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import type { Metrics } from './metrics.js';
 import type { EngineSource } from './engine-provider.js';
 import { RpcCode } from './proto.js';
@@ -118,8 +120,10 @@ export class CheckService {
   private readonly contentType: string;
   private readonly events: EventSink | null;
   private readonly eventsLogged: boolean;
+  private readonly invalidLog: RateLimitedLog;
 
   constructor(options: CheckServiceOptions) {
+    this.invalidLog = new RateLimitedLog(options.logger, 'invalid_request', 'malformed CheckRequest');
     this.events = options.events ?? null;
     this.eventsLogged = this.events !== null && (options.eventsLogged ?? false);
     this.waf = options.waf;
@@ -137,9 +141,17 @@ export class CheckService {
     this.bodyParts = options.denyResponse.body === null ? null : options.denyResponse.body.split(REQUEST_ID_PLACEHOLDER);
   }
 
-  /** The grpc-js unary handler (one function for the server's lifetime). */
+  /** The grpc-js unary handler for proto-loader decoded requests (one function for the server's lifetime). */
   readonly handler: grpc.handleUnaryCall<CheckRequestMsg, CheckResponseObj> = (call, callback) => {
     const outcome = this.check(call.request);
+    if (outcome.error) callback(outcome.error);
+    else callback(null, outcome.response);
+  };
+
+  /** The handler for requests decoded by check-decoder.ts' deserializer (what the server uses). */
+  readonly decodedHandler: grpc.handleUnaryCall<DecodedCheck, CheckResponseObj> = (call, callback) => {
+    const decoded = call.request;
+    const outcome = decoded.error === null ? this.checkMapped(decoded.mapped, performance.now()) : this.invalidRequest(decoded.error);
     if (outcome.error) callback(outcome.error);
     else callback(null, outcome.response);
   };
@@ -147,19 +159,27 @@ export class CheckService {
   /** Answers one decoded CheckRequest. Never throws. */
   check(message: CheckRequestMsg): CheckOutcome {
     const started = performance.now();
+    let mapped: MappedCheck;
+    try {
+      mapped = mapCheckRequest(message);
+    } catch (err) {
+      if (err instanceof CheckRequestError) return this.invalidRequest(err);
+      return this.evaluationFailure('internal', err, null, null, started);
+    }
+    return this.checkMapped(mapped, started);
+  }
+
+  /** A CheckRequest that cannot be evaluated: INVALID_ARGUMENT, counted, logged (rate-limited). */
+  private invalidRequest(err: CheckRequestError): CheckOutcome {
+    this.metrics.error('invalid_request');
+    this.invalidLog.warn(err.message);
+    return { error: { code: grpc.status.INVALID_ARGUMENT, details: err.message, metadata: new grpc.Metadata() } };
+  }
+
+  /** Answers one mapped CheckRequest. Never throws. */
+  checkMapped(mapped: MappedCheck, started: number): CheckOutcome {
     let context: CheckContext | null = null;
     try {
-      let mapped;
-      try {
-        mapped = mapCheckRequest(message);
-      } catch (err) {
-        if (err instanceof CheckRequestError) {
-          this.metrics.error('invalid_request');
-          this.logger.warn({ event: 'invalid_request', err: err.message }, 'malformed CheckRequest');
-          return { error: { code: grpc.status.INVALID_ARGUMENT, details: err.message, metadata: new grpc.Metadata() } };
-        }
-        throw err;
-      }
       context = mapped.context;
       const request = mapped.request;
       if (request.bodyPartial) this.metrics.partialBody();

@@ -6,6 +6,7 @@ import type { CheckService } from './check-service.js';
 import type { HealthService } from './health.js';
 import { ListenError, removeSocketFile, removeStaleSocket } from './listen.js';
 import { loadProtos } from './proto.js';
+import { checkRequestDeserializer, protoLoaderMetadataDecoder } from './check-decoder.js';
 
 export { ListenError };
 
@@ -35,7 +36,8 @@ export async function startGrpcServer(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
   });
-  server.addService(protos.authorization, { Check: services.check.handler });
+  // Check requests are decoded straight into the engine's request form (check-decoder.ts).
+  server.addService(directCheckService(protos.authorization), { Check: services.check.decodedHandler });
   server.addService(protos.health, services.health.implementation);
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -69,4 +71,12 @@ export async function startGrpcServer(
     return shuttingDown;
   };
   return { server, address, shutdown };
+}
+
+/** The Authorization service definition with Check's request deserializer replaced by check-decoder.ts. */
+export function directCheckService(authorization: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const check = authorization['Check'];
+  if (!check) throw new Error('Authorization service definition has no Check method');
+  const metadata = protoLoaderMetadataDecoder((bytes) => check.requestDeserialize(bytes));
+  return { ...authorization, Check: { ...check, requestDeserialize: checkRequestDeserializer(metadata) } };
 }

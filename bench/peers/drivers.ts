@@ -1,0 +1,153 @@
+// Load drivers of the live bench: HTTP/1.1 keep-alive over raw sockets (HTTP peers) and unary
+// gRPC Check calls with pre-serialized request bytes (gRPC peers), `concurrency` requests in
+// flight, bounded by time and count. Each returns per-request latencies and the status seen.
+import * as grpc from '@grpc/grpc-js';
+import { connect, type Socket } from 'node:net';
+
+export interface DriveResult {
+  latenciesMs: number[];
+  count: number;
+  errors: number;
+  elapsedS: number;
+  /** HTTP status of the first answer (gRPC: 200 for OK, the denied status for PERMISSION_DENIED). */
+  status: number;
+}
+
+export interface DriveLimits {
+  seconds: number;
+  minCount: number;
+  maxCount: number;
+  concurrency: number;
+}
+
+/** Runs `one()` with `concurrency` in flight until `seconds` passed and `minCount` done, or `maxCount`. */
+export async function drive(one: () => Promise<number>, limits: DriveLimits): Promise<DriveResult> {
+  const latencies: number[] = [];
+  let count = 0;
+  let errors = 0;
+  let status = 0;
+  let started = 0;
+  const t0 = process.hrtime.bigint();
+  const end = t0 + BigInt(Math.round(limits.seconds * 1e9));
+  const more = () => started < limits.maxCount && (process.hrtime.bigint() < end || started < limits.minCount);
+  const worker = async () => {
+    while (more()) {
+      started++;
+      const s = process.hrtime.bigint();
+      try {
+        const st = await one();
+        if (status === 0) status = st;
+        else if (st !== status) errors++;
+        latencies.push(Number(process.hrtime.bigint() - s) / 1e6);
+        count++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
+  return { latenciesMs: latencies, count, errors, elapsedS: Number(process.hrtime.bigint() - t0) / 1e9, status };
+}
+
+/** One keep-alive HTTP/1.1 connection that sends a fixed request and reads one response per call. */
+class HttpConnection {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (status: number) => void; reject: (e: Error) => void } | null = null;
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+      this.tryParse();
+    });
+    const fail = (e: Error) => {
+      const w = this.waiting;
+      this.waiting = null;
+      w?.reject(e);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  static open(port: number): Promise<HttpConnection> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(new HttpConnection(s)));
+      s.once('error', reject);
+      s.setNoDelay(true);
+    });
+  }
+
+  private tryParse(): void {
+    const headEnd = this.buf.indexOf('\r\n\r\n');
+    if (headEnd < 0 || this.waiting === null) return;
+    const head = this.buf.toString('latin1', 0, headEnd);
+    const status = Number(head.slice(9, 12));
+    const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (!m) {
+      this.waiting.reject(new Error(`response without content-length: ${head.slice(0, 200)}`));
+      this.waiting = null;
+      return;
+    }
+    const total = headEnd + 4 + Number(m[1]);
+    if (this.buf.length < total) return;
+    this.buf = this.buf.subarray(total);
+    const w = this.waiting;
+    this.waiting = null;
+    w.resolve(status);
+  }
+
+  send(raw: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(raw);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A pool of keep-alive connections, one per concurrent request. */
+export async function httpSender(port: number, raw: Buffer, concurrency: number): Promise<{ one: () => Promise<number>; close: () => void }> {
+  const idle: HttpConnection[] = [];
+  for (let i = 0; i < concurrency; i++) idle.push(await HttpConnection.open(port));
+  const all = [...idle];
+  return {
+    one: async () => {
+      const c = idle.pop() ?? (await HttpConnection.open(port));
+      try {
+        return await c.send(raw);
+      } finally {
+        idle.push(c);
+      }
+    },
+    close: () => all.forEach((c) => c.close()),
+  };
+}
+
+const identity = (b: Buffer) => b;
+
+/** Check over gRPC with pre-serialized bytes; the answer is decoded to an HTTP-like status. */
+export function grpcSender(target: string, requestBytes: Buffer, decodeResponse: (b: Buffer) => Record<string, any>) {
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+  const path = '/envoy.service.auth.v3.Authorization/Check';
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      client.makeUnaryRequest(path, identity, identity, requestBytes, { deadline: Date.now() + 60_000 }, (err, value) => {
+        if (err || !value) return reject(err ?? new Error('empty response'));
+        // Status code 0 → allowed; else the denied_response HTTP status (Envoy's default 403).
+        const r = decodeResponse(value);
+        const code = r.status?.code ?? 0;
+        if (code === 0) return resolve(200);
+        const http = r.denied_response?.status?.code;
+        resolve(typeof http === 'number' ? http : http === 'Forbidden' || http === undefined ? 403 : Number.isFinite(Number(http)) ? Number(http) : 403);
+      });
+    });
+  return {
+    waitForReady: (ms: number) => new Promise<void>((res, rej) => client.waitForReady(Date.now() + ms, (e) => (e ? rej(e) : res()))),
+    one,
+    close: () => client.close(),
+  };
+}
