@@ -42,6 +42,9 @@ Options for serve (flags override the config file):
       --mode MODE       block | detect | off (overrides SecRuleEngine)
       --fail-open       allow requests when evaluation fails (default: deny with 503)
       --log-level LVL   fatal | error | warn | info | debug | trace | silent (default info)
+      --max-check-ms N  stop an evaluation after N ms and answer per --fail-open (default 0 = unbounded)
+      --overload on|off queue checks, honour gRPC deadlines, shed load (default on; off = evaluate
+                        each check as it arrives)
       --events-webhook URL      send security events to URL (repeatable)
       --events-webhook-dir DIR  webhook from DIR/url, DIR/secret, DIR/format (a mounted Secret; repeatable)
       --events-secret SECRET    HMAC signing secret of --events-webhook webhooks
@@ -120,6 +123,8 @@ async function serve(args: string[]): Promise<void> {
         mode: { type: 'string' },
         'fail-open': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'max-check-ms': { type: 'string' },
+        overload: { type: 'string' },
         'settings-dir': { type: 'string' },
         'pod-settings': { type: 'string' },
         'events-webhook': { type: 'string', multiple: true },
@@ -144,6 +149,8 @@ async function serve(args: string[]): Promise<void> {
   if (values.mode !== undefined) overrides.mode = values.mode;
   if (values['fail-open'] !== undefined) overrides.failOpen = values['fail-open'];
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  if (values['max-check-ms'] !== undefined) overrides.maxCheckMs = values['max-check-ms'];
+  if (values.overload !== undefined) overrides.overload = values.overload;
   if (values['settings-dir'] !== undefined) overrides.settingsDir = values['settings-dir'];
   if (values['pod-settings'] !== undefined) overrides.podSettings = values['pod-settings'];
   if (values['events-webhook'] !== undefined) overrides.eventsWebhooks = values['events-webhook'];

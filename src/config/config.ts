@@ -7,6 +7,7 @@ import type { EngineMode } from '../engine/api.js';
 import { buildEventsConfig, EventsConfigError, parseEventsSection, type EventsConfig, type EventsFileSettings } from '../events/config.js';
 import { DEFAULT_RULES_FILE } from './paths.js';
 import { describeValue, parseYamlText } from './yaml-input.js';
+import { DEFAULT_ADMISSION, type AdmissionConfig } from '../server/admission.js';
 import { parsePodSettings } from '../settings/pod-settings.js';
 import { SettingsError, type SettingsValues } from '../settings/values.js';
 
@@ -53,6 +54,10 @@ export interface SidewallConfig {
   podSettings?: SettingsValues;
   /** Security events (`events:` section, --events-* flags); absent = none. */
   events?: EventsConfig;
+  /** Deadlines, load shedding and max_check_ms (`overload:` section, `max_check_ms`); absent = defaults. */
+  admission?: AdmissionConfig;
+  /** `overload.readiness`: /readyz answers 503 "overloaded" while checks are being shed. */
+  readyWhenOverloaded?: boolean;
 }
 
 /** Values given on the command line; they override the file. Unset = not given. */
@@ -71,6 +76,10 @@ export interface ConfigOverrides {
   eventsWebhookDirs?: string[];
   eventsSecret?: string;
   eventsSpool?: string;
+  /** --max-check-ms */
+  maxCheckMs?: string;
+  /** --overload on|off */
+  overload?: string;
 }
 
 /** A configuration problem; the message is one line and names the key or flag. */
@@ -93,7 +102,10 @@ const TOP_LEVEL_KEYS = [
   'settings_dir',
   'events',
   'engine',
+  'max_check_ms',
+  'overload',
 ] as const;
+const OVERLOAD_KEYS = ['enabled', 'max_queue', 'queue_target_ms', 'max_queue_wait_ms', 'readiness'] as const;
 const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
 
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -168,6 +180,36 @@ interface FileSettings {
   settingsDir?: string;
   events?: EventsFileSettings;
   acceleration?: boolean;
+  admission?: Partial<AdmissionConfig>;
+  readiness?: boolean;
+}
+
+function checkNonNegativeInt(value: unknown, key: string, fail: Fail): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(key, `must be a whole number >= 0 (got ${describe(value)})`);
+  }
+  return value as number;
+}
+
+function checkBool(value: unknown, key: string, fail: Fail): boolean {
+  if (typeof value !== 'boolean') fail(key, `must be true or false (got ${describe(value)})`);
+  return value as boolean;
+}
+
+function parseOverloadSection(raw: unknown, out: FileSettings, fail: Fail): void {
+  if (!isMapping(raw)) return fail('overload', `must be a mapping (known keys: ${OVERLOAD_KEYS.join(', ')}) (got ${describe(raw)})`);
+  for (const key of Object.keys(raw)) {
+    if (!(OVERLOAD_KEYS as readonly string[]).includes(key)) fail(`overload.${key}`, `unknown key (known keys: ${OVERLOAD_KEYS.join(', ')})`);
+  }
+  const a = (out.admission ??= {});
+  if (raw.enabled !== undefined) a.enabled = checkBool(raw.enabled, 'overload.enabled', fail);
+  if (raw.max_queue !== undefined) {
+    a.maxQueue = checkNonNegativeInt(raw.max_queue, 'overload.max_queue', fail);
+    if (a.maxQueue === 0) fail('overload.max_queue', 'must be at least 1 (use enabled: false to evaluate without a queue)');
+  }
+  if (raw.queue_target_ms !== undefined) a.queueTargetMs = checkNonNegativeInt(raw.queue_target_ms, 'overload.queue_target_ms', fail);
+  if (raw.max_queue_wait_ms !== undefined) a.maxQueueWaitMs = checkNonNegativeInt(raw.max_queue_wait_ms, 'overload.max_queue_wait_ms', fail);
+  if (raw.readiness !== undefined) out.readiness = checkBool(raw.readiness, 'overload.readiness', fail);
 }
 
 /**
@@ -241,6 +283,8 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
     out.settingsDir = resolve(baseDir, dir);
   }
   if (raw.events !== undefined) out.events = parseEventsSection(raw.events, fail, baseDir);
+  if (raw.max_check_ms !== undefined) (out.admission ??= {}).maxCheckMs = checkNonNegativeInt(raw.max_check_ms, 'max_check_ms', fail);
+  if (raw.overload !== undefined) parseOverloadSection(raw.overload, out, fail);
   return out;
 }
 
@@ -287,6 +331,11 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     if (o.settingsDir === '') flagFail('--settings-dir', 'must not be empty');
     settings.settingsDir = resolve(cwd, o.settingsDir);
   }
+  if (o.maxCheckMs !== undefined) {
+    if (!/^[0-9]{1,9}$/.test(o.maxCheckMs)) flagFail('--max-check-ms', `must be a whole number of milliseconds >= 0 (got ${JSON.stringify(o.maxCheckMs)})`);
+    (settings.admission ??= {}).maxCheckMs = Number(o.maxCheckMs);
+  }
+  if (o.overload !== undefined) (settings.admission ??= {}).enabled = checkOneOf(o.overload, ['on', 'off'], '--overload', flagFail) === 'on';
   let podSettings: SettingsValues = {};
   if (o.podSettings !== undefined) {
     try {
@@ -321,6 +370,8 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     settingsDir: settings.settingsDir ?? null,
     podSettings,
     events: eventsConfig(settings.events, o, cwd),
+    admission: { ...DEFAULT_ADMISSION, ...settings.admission },
+    readyWhenOverloaded: settings.readiness ?? false,
   };
 }
 

@@ -1,4 +1,5 @@
 // Public contract of the rule engine, as used by the ext_authz server, tests and benchmarks.
+import type { BudgetStop } from './budget.js';
 
 export type EngineMode = 'block' | 'detect' | 'off'; // SecRuleEngine On | DetectionOnly | Off
 
@@ -59,4 +60,9 @@ export interface Verdict {
   /** Body processing outcome (REQBODY_ERROR) and whether the body was partial. */
   requestBodyError: string | null;
   bodyPartial: boolean;
+  /**
+   * Set when evaluation stopped early because its time budget ran out (Waf.evaluate's budget):
+   * the verdict is then incomplete and the caller applies its fail-open/closed policy.
+   */
+  budgetStop?: BudgetStop | null;
 }

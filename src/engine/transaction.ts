@@ -8,6 +8,7 @@ import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
 import type { PrefilterGroup } from './accel/prefilter-group.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
+import type { Budget, BudgetStop } from './budget.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
 
@@ -59,6 +60,10 @@ export class Transaction implements OperatorTx {
   allowPhase = false;
   allowRequest = false;
   highestSeverity = 255;
+  /** Time budget consulted between rules (Waf.evaluate); null = unbounded. */
+  budget: Budget | null = null;
+  /** Where evaluation stopped because the budget ran out; null = it did not. */
+  budgetStop: BudgetStop | null = null;
 
   private argsCache: KV[] | null = null;
   private readonly namesCache = new Map<string, KV[]>();

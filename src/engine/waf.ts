@@ -8,6 +8,7 @@ import { Transaction, type Interruption, type TxEngineMode } from './transaction
 import type { Directive } from '../seclang/ast.js';
 import { readRulesEntry } from './crs-layout.js';
 import { pinnedSetvarWarnings, pinnedTxMap } from './pinned-tx.js';
+import type { Budget } from './budget.js';
 
 export interface WafLoadOptions {
   /** Overrides SecRuleEngine from the rules (CLI --mode); ctl:ruleEngine can then not change it. */
@@ -127,26 +128,33 @@ export class Waf {
     return new Waf(rs);
   }
 
-  /** Runs phases 1, 2 and request-side phase 5 for one request. Synchronous. */
-  evaluate(request: HttpRequest): Verdict {
+  /**
+   * Runs phases 1, 2 and request-side phase 5 for one request. Synchronous. With a budget, stops
+   * as soon as it is exhausted (checked before each rule and before the body processor; no
+   * further phase runs, phase 5 included) and reports where in Verdict.budgetStop.
+   */
+  evaluate(request: HttpRequest, budget: Budget | null = null): Verdict {
     const tx = new Transaction(this.ruleset, request);
+    tx.budget = budget;
     if (tx.mode !== 'Off') {
       this.runPhase(tx, 1);
-      if (!tx.interrupted && !tx.allowAll && !tx.allowRequest) {
-        this.processRequestBody(tx);
-        if (!tx.interrupted) {
+      if (!tx.interrupted && !tx.allowAll && !tx.allowRequest && tx.budgetStop === null) {
+        if (budget !== null && budget.exhausted()) tx.budgetStop = { ruleId: 0, phase: 2 };
+        else this.processRequestBody(tx);
+        if (!tx.interrupted && tx.budgetStop === null) {
           tx.allowPhase = false;
           this.runPhase(tx, 2);
         }
       }
       tx.allowPhase = false;
       // Logging phase: runs after an interruption too, as ModSecurity's logging phase does.
-      if ((tx.mode as TxEngineMode) !== 'Off') this.runPhase(tx, 5);
+      if ((tx.mode as TxEngineMode) !== 'Off' && tx.budgetStop === null) this.runPhase(tx, 5);
     }
     return this.verdict(tx);
   }
 
   private runPhase(tx: Transaction, phase: number): void {
+    const budget = tx.budget;
     const items = this.ruleset.phases[phase]!;
     let skipAfter: string | null = null;
     let skip = 0;
@@ -163,6 +171,10 @@ export class Waf {
       }
       if (tx.mode === 'Off' || (phase !== 5 && (tx.allowAll || tx.allowPhase || (tx.allowRequest && phase <= 2)))) return;
       const rule = item as Rule;
+      if (budget !== null && budget.exhausted()) {
+        tx.budgetStop = { ruleId: rule.id, phase };
+        return;
+      }
       if ((tx.removedIds !== null || tx.removedTags !== null || tx.removedMsgs !== null) && tx.isRuleRemoved(rule)) continue;
       tx.currentRule = rule;
       tx.clearMatchedVars();
@@ -284,7 +296,7 @@ export class Waf {
     const intr = tx.interruption ?? tx.wouldInterrupt;
     const score =
       tx.txGet('blocking_inbound_anomaly_score')?.value ?? tx.txGet('inbound_anomaly_score')?.value ?? tx.txGet('anomaly_score')?.value;
-    return {
+    const verdict: Verdict = {
       action: tx.interruption !== null ? 'deny' : tx.wouldInterrupt !== null ? 'detect' : 'allow',
       mode: TX_TO_MODE[tx.mode],
       status: intr?.status ?? 200,
@@ -297,5 +309,7 @@ export class Waf {
       requestBodyError: tx.getScalar('REQBODY_ERROR') === '1' ? (tx.getScalar('REQBODY_ERROR_MSG') ?? 'error') : null,
       bodyPartial: tx.request.bodyPartial,
     };
+    if (tx.budgetStop !== null) verdict.budgetStop = tx.budgetStop;
+    return verdict;
   }
 }

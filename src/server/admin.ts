@@ -9,7 +9,7 @@ export interface AdminOptions {
   /** Anything with a Prometheus registry's render/contentType (the server's or the controller's metrics). */
   metrics: Pick<Metrics, 'render' | 'contentType'>;
   /** 'ready' → /readyz 200; anything else → 503 with that word as the body. */
-  readiness: () => 'ready' | 'starting' | 'draining';
+  readiness: () => 'ready' | 'starting' | 'draining' | 'overloaded';
   onError?: (err: Error) => void;
 }
 

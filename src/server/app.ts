@@ -65,10 +65,15 @@ export async function startApp(options: AppOptions): Promise<App> {
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics });
   const health = new HealthService();
   let state: AppState = 'starting';
+  let check: CheckService | null = null;
 
   const admin: AdminServerHandle = await startAdminServer(config.admin, {
     metrics,
-    readiness: () => (state === 'ready' ? 'ready' : state === 'starting' ? 'starting' : 'draining'),
+    readiness: () => {
+      if (state !== 'ready') return state === 'starting' ? 'starting' : 'draining';
+      // Only readiness reflects overload (opt-in); liveness and gRPC health stay SERVING.
+      return config.readyWhenOverloaded === true && check !== null && check.admission.overloaded ? 'overloaded' : 'ready';
+    },
     onError: (err) => logger.error({ err: err.message }, 'admin server error'),
   });
   logger.info({ admin: admin.address }, 'admin server listening');
@@ -92,6 +97,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       { rules: config.rules, rule_count: waf.ruleCount, mode: waf.mode, load_ms: Math.round(performance.now() - t0) },
       'rules loaded',
     );
+    if (waf.ruleCount === 0 && waf.mode === 'block') {
+      logger.warn({ rules: config.rules, mode: waf.mode }, 'rules file loaded zero rules in block mode: every request will be allowed');
+    }
     // Security events: before the gRPC server, so spooled events from a previous run are
     // being delivered by the time checks arrive.
     if (config.events?.enabled && (config.events.log || config.events.webhooks.length > 0)) {
@@ -101,7 +109,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         'security events enabled',
       );
     }
-    const check = new CheckService({
+    check = new CheckService({
       waf,
       failOpen: config.failOpen,
       denyResponse: config.denyResponse,
@@ -110,6 +118,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       ...(engines !== null ? { engines: engines.source } : {}),
       events,
       eventsLogged: events !== null && config.events?.log === true,
+      ...(config.admission !== undefined ? { admission: config.admission } : {}),
     });
     grpcServer = await startGrpcServer(config.listen, { check, health });
   } catch (err) {
@@ -141,6 +150,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         logger.info('security events flushed');
       }
       await admin.close();
+      metrics.overload.close();
       state = 'stopped';
       logger.info({ how }, 'sidewall stopped');
       return how;

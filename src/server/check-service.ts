@@ -4,6 +4,9 @@
 // deny:           status PERMISSION_DENIED + denied_response (HTTP status from the verdict,
 //                 configured body and content-type).
 // evaluation error: fail_open=false → deny with HTTP 503; fail_open=true → allow.
+// overload (admission.ts): a call shed or expired before evaluation, or an evaluation stopped by
+//                 its budget (deadline, max_check_ms), is answered like an evaluation error, with
+//                 waf_overload = shed | expired | budget in the metadata instead of waf_error.
 // malformed CheckRequest: gRPC INVALID_ARGUMENT (Envoy then applies its failure_mode_allow).
 // Every answer carries dynamic_metadata (namespace envoy.filters.http.ext_authz):
 //   waf_action, waf_mode, waf_rule_ids, waf_anomaly_score, waf_request_id.
@@ -19,10 +22,14 @@ import { RateLimitedLog } from './rate-limited-log.js';
 import type { Metrics } from './metrics.js';
 import type { EngineSource } from './engine-provider.js';
 import { RpcCode } from './proto.js';
+import type { Budget, CheckBudget } from '../engine/budget.js';
+import { AdmissionQueue, DEFAULT_ADMISSION, type AdmissionConfig, type PendingCall, type RefuseReason } from './admission.js';
+import { LogThrottle } from './log-throttle.js';
 
 /** What the check service needs from the engine (Waf implements it). */
 export interface WafLike {
-  evaluate(request: HttpRequest): Verdict;
+  /** With a budget, may stop early and report it in Verdict.budgetStop. */
+  evaluate(request: HttpRequest, budget?: Budget | null): Verdict;
   readonly mode: EngineMode;
   readonly ruleCount: number;
 }
@@ -39,6 +46,16 @@ export interface CheckServiceOptions {
   events?: EventSink | null;
   /** The events pipeline writes each event as a log line: no separate detection line then. */
   eventsLogged?: boolean;
+  /** Queueing, deadlines, shedding and max_check_ms (admission.ts); default DEFAULT_ADMISSION. */
+  admission?: AdmissionConfig;
+}
+
+/** A received Check call waiting in the admission queue. */
+interface QueuedCheck {
+  /** Exactly one of message (proto-loader handler) and decoded (check-decoder deserializer) is set. */
+  message: CheckRequestMsg | null;
+  decoded: DecodedCheck | null;
+  callback: grpc.sendUnaryData<CheckResponseObj>;
 }
 
 // ---- response shapes (proto-loader / protobufjs fromObject input) ----
@@ -75,6 +92,7 @@ export type CheckOutcome = { response: CheckResponseObj; error?: undefined } | {
 const STATUS_OK = Object.freeze({ code: RpcCode.OK, message: '' });
 const STATUS_DENIED = Object.freeze({ code: RpcCode.PERMISSION_DENIED, message: 'request blocked by sidewall' });
 const STATUS_DENIED_ERROR = Object.freeze({ code: RpcCode.PERMISSION_DENIED, message: 'sidewall could not evaluate the request' });
+const STATUS_DENIED_OVERLOAD = Object.freeze({ code: RpcCode.PERMISSION_DENIED, message: 'sidewall is overloaded' });
 const OK_RESPONSE: Record<string, never> = Object.freeze({}) as Record<string, never>;
 const ACTION_VALUES = {
   allow: Object.freeze({ stringValue: 'allow' }),
@@ -89,6 +107,12 @@ const MODE_VALUES = {
 const EMPTY_RULE_IDS = Object.freeze({ listValue: Object.freeze({ values: Object.freeze([]) as unknown as StructValue[] }) });
 const ZERO_SCORE = Object.freeze({ numberValue: 0 });
 const TRUE_VALUE = Object.freeze({ boolValue: true });
+const OVERLOAD_VALUES = {
+  shed: Object.freeze({ stringValue: 'shed' }),
+  expired: Object.freeze({ stringValue: 'expired' }),
+  budget: Object.freeze({ stringValue: 'budget' }),
+} as const;
+type OverloadKind = keyof typeof OVERLOAD_VALUES;
 
 const REQUEST_ID_PLACEHOLDER = '{{request_id}}';
 /** Characters kept when a request id is substituted into a custom deny body. */
@@ -121,6 +145,8 @@ export class CheckService {
   private readonly events: EventSink | null;
   private readonly eventsLogged: boolean;
   private readonly invalidLog: RateLimitedLog;
+  readonly admission: AdmissionQueue<QueuedCheck>;
+  private readonly throttle = new LogThrottle();
 
   constructor(options: CheckServiceOptions) {
     this.invalidLog = new RateLimitedLog(options.logger, 'invalid_request', 'malformed CheckRequest');
@@ -139,25 +165,57 @@ export class CheckService {
       }),
     ]) as HeaderValueOptionObj[];
     this.bodyParts = options.denyResponse.body === null ? null : options.denyResponse.body.split(REQUEST_ID_PLACEHOLDER);
+    this.admission = new AdmissionQueue<QueuedCheck>(
+      options.admission ?? DEFAULT_ADMISSION,
+      { run: this.runQueued, refuse: this.refuseQueued },
+      this.metrics.overload,
+    );
   }
 
-  /** The grpc-js unary handler for proto-loader decoded requests (one function for the server's lifetime). */
+  /** The grpc-js unary handler for proto-loader decoded requests: hands the call to admission. */
   readonly handler: grpc.handleUnaryCall<CheckRequestMsg, CheckResponseObj> = (call, callback) => {
-    const outcome = this.check(call.request);
-    if (outcome.error) callback(outcome.error);
-    else callback(null, outcome.response);
+    this.admission.admit({ message: call.request, decoded: null, callback }, call);
   };
 
   /** The handler for requests decoded by check-decoder.ts' deserializer (what the server uses). */
   readonly decodedHandler: grpc.handleUnaryCall<DecodedCheck, CheckResponseObj> = (call, callback) => {
-    const decoded = call.request;
-    const outcome = decoded.error === null ? this.checkMapped(decoded.mapped, performance.now()) : this.invalidRequest(decoded.error);
-    if (outcome.error) callback(outcome.error);
-    else callback(null, outcome.response);
+    this.admission.admit({ message: null, decoded: call.request, callback }, call);
   };
 
-  /** Answers one decoded CheckRequest. Never throws. */
-  check(message: CheckRequestMsg): CheckOutcome {
+  private readonly runQueued = (p: PendingCall<QueuedCheck>, budget: CheckBudget | null): void => {
+    const item = p.item;
+    let outcome: CheckOutcome;
+    if (item.decoded === null) outcome = this.check(item.message!, budget);
+    else if (item.decoded.error !== null) outcome = this.invalidRequest(item.decoded.error);
+    else outcome = this.checkMapped(item.decoded.mapped, performance.now(), budget);
+    if (outcome.error) item.callback(outcome.error);
+    else item.callback(null, outcome.response);
+  };
+
+  private readonly refuseQueued = (p: PendingCall<QueuedCheck>, reason: RefuseReason): void => {
+    let outcome: CheckOutcome;
+    try {
+      const item = p.item;
+      const requestId = item.decoded !== null ? (item.decoded.mapped?.context.requestId ?? '') : (item.message?.attributes?.request?.http?.id ?? '');
+      const kind: OverloadKind = reason === 'expired' ? 'expired' : 'shed';
+      const held = this.throttle.take(kind);
+      if (held >= 0) {
+        this.logger.warn(
+          { event: 'overload', kind, reason, request_id: requestId, queue_depth: this.admission.depth, fail_open: this.failOpen, suppressed: held },
+          reason === 'expired' ? 'check expired before evaluation (deadline passed)' : 'check shed: server overloaded',
+        );
+      }
+      this.metrics.check(this.failOpen ? 'allow' : 'deny');
+      outcome = this.policyAnswer(requestId, this.waf.mode, kind);
+    } catch (err) {
+      outcome = this.evaluationFailure('internal', err, null, null, performance.now());
+    }
+    if (outcome.error) p.item.callback(outcome.error);
+    else p.item.callback(null, outcome.response);
+  };
+
+  /** Answers one CheckRequest decoded by proto-loader, within `budget` when given. Never throws. */
+  check(message: CheckRequestMsg, budget: CheckBudget | null = null): CheckOutcome {
     const started = performance.now();
     let mapped: MappedCheck;
     try {
@@ -166,7 +224,7 @@ export class CheckService {
       if (err instanceof CheckRequestError) return this.invalidRequest(err);
       return this.evaluationFailure('internal', err, null, null, started);
     }
-    return this.checkMapped(mapped, started);
+    return this.checkMapped(mapped, started, budget);
   }
 
   /** A CheckRequest that cannot be evaluated: INVALID_ARGUMENT, counted, logged (rate-limited). */
@@ -176,8 +234,8 @@ export class CheckService {
     return { error: { code: grpc.status.INVALID_ARGUMENT, details: err.message, metadata: new grpc.Metadata() } };
   }
 
-  /** Answers one mapped CheckRequest. Never throws. */
-  checkMapped(mapped: MappedCheck, started: number): CheckOutcome {
+  /** Answers one mapped CheckRequest, within `budget` when given. Never throws. */
+  checkMapped(mapped: MappedCheck, started: number, budget: CheckBudget | null = null): CheckOutcome {
     let context: CheckContext | null = null;
     try {
       context = mapped.context;
@@ -188,10 +246,11 @@ export class CheckService {
       const waf = this.engines === null ? this.waf : this.engines.engineFor(context);
       let verdict: Verdict;
       try {
-        verdict = waf.evaluate(request);
+        verdict = waf.evaluate(request, budget);
       } catch (err) {
         return this.evaluationFailure('evaluation', err, context, request, started, waf);
       }
+      if (verdict.budgetStop) return this.budgetExceeded(verdict, budget, context, request, started, waf);
 
       const response = this.respond(verdict, context.requestId);
       const ruleIds = verdict.ruleIds;
@@ -275,21 +334,67 @@ export class CheckService {
       },
       this.failOpen ? 'evaluation failed, allowing (fail_open)' : 'evaluation failed, denying with 503',
     );
-    const dynamic_metadata = {
-      fields: {
-        waf_action: ACTION_VALUES[action],
-        waf_mode: MODE_VALUES[waf.mode] ?? { stringValue: String(waf.mode) },
-        waf_rule_ids: EMPTY_RULE_IDS,
-        waf_anomaly_score: ZERO_SCORE,
-        waf_request_id: { stringValue: requestId },
-        waf_error: TRUE_VALUE,
-      } as Record<string, StructValue>,
-    };
     this.metrics.observeDuration((performance.now() - started) / 1000);
+    return this.policyAnswer(requestId, waf.mode, null);
+  }
+
+  /** An evaluation its budget stopped: answered per policy, counted by reason and rule, logged (throttled). */
+  private budgetExceeded(
+    verdict: Verdict,
+    budget: CheckBudget | null,
+    context: CheckContext,
+    request: HttpRequest,
+    started: number,
+    waf: WafLike,
+  ): CheckOutcome {
+    const stop = verdict.budgetStop!;
+    const reason = budget?.reason ?? 'max_check_ms';
+    this.metrics.overload.budgetExceeded(reason, stop.ruleId);
+    const action = this.failOpen ? 'allow' : 'deny';
+    this.metrics.check(action);
+    const held = this.throttle.take('budget');
+    if (held >= 0) {
+      this.logger.warn(
+        {
+          event: 'budget_exceeded',
+          reason,
+          rule_id: stop.ruleId,
+          phase: stop.phase,
+          elapsed_ms: budget === null ? undefined : Math.round(budget.elapsedMs() * 10) / 10,
+          request_id: context.requestId,
+          action,
+          fail_open: this.failOpen,
+          method: logText(request.method, 32),
+          path: this.logPath(request.uri),
+          suppressed: held,
+        },
+        `evaluation stopped at rule ${stop.ruleId} (phase ${stop.phase}): ${reason === 'deadline' ? 'deadline passed' : 'max_check_ms exceeded'}`,
+      );
+    }
+    this.metrics.observeDuration((performance.now() - started) / 1000);
+    return this.policyAnswer(context.requestId, waf.mode, 'budget');
+  }
+
+  /**
+   * The fail-open/closed answer for a check that was not (completely) evaluated: allow, or deny
+   * with HTTP 503. `overload` null = an evaluation error (waf_error), else why (waf_overload).
+   */
+  private policyAnswer(requestId: string, mode: EngineMode, overload: OverloadKind | null): CheckOutcome {
+    const action = this.failOpen ? 'allow' : 'deny';
+    const fields: Record<string, StructValue> = {
+      waf_action: ACTION_VALUES[action],
+      waf_mode: MODE_VALUES[mode] ?? { stringValue: String(mode) },
+      waf_rule_ids: EMPTY_RULE_IDS,
+      waf_anomaly_score: ZERO_SCORE,
+      waf_request_id: { stringValue: requestId },
+    };
+    if (overload === null) fields.waf_error = TRUE_VALUE;
+    else fields.waf_overload = OVERLOAD_VALUES[overload];
+    const dynamic_metadata = { fields };
     if (this.failOpen) return { response: { status: STATUS_OK, ok_response: OK_RESPONSE, dynamic_metadata } };
     return {
       response: {
-        status: STATUS_DENIED_ERROR,
+        status: overload === null ? STATUS_DENIED_ERROR : STATUS_DENIED_OVERLOAD,
         denied_response: { status: { code: 503 }, headers: this.denyHeaders, body: this.denyBody(requestId) },
         dynamic_metadata,
       },

@@ -1,5 +1,6 @@
 // Prometheus metrics, on a registry of our own (served by admin.ts at /metrics).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { OverloadMetrics } from './overload-metrics.js';
 
 export type CheckAction = 'allow' | 'deny' | 'detect';
 export type ErrorKind = 'evaluation' | 'invalid_request' | 'internal';
@@ -23,6 +24,8 @@ export class Metrics {
   private readonly ruleHitChildren = new Map<number, { inc(): void }>();
   /** Security event pipeline metrics (src/events). */
   readonly events: EventMetrics;
+  /** Admission, shedding, budgets and event-loop lag (src/server/admission.ts). */
+  readonly overload: OverloadMetrics;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -71,6 +74,7 @@ export class Metrics {
       internal: this.errors.labels('internal'),
     };
     this.events = new EventMetrics(this.registry);
+    this.overload = new OverloadMetrics(this.registry);
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
