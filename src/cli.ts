@@ -206,6 +206,7 @@ async function serve(args: string[]): Promise<void> {
         defaults: { mode: config.mode },
         regexFallbackRuleIds,
         acceleration: config.acceleration,
+        sidewallLayer: config.sidewallLayer,
         logger,
         metrics,
       });

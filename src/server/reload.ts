@@ -56,6 +56,8 @@ export interface ReloaderOptions {
   regexFallbackRuleIds?: ReadonlySet<number>;
   /** Engine acceleration (config engine.acceleration; default true). */
   acceleration?: boolean;
+  /** Sidewall detection layer in CRS directory mode (config sidewall_layer; default true). */
+  sidewallLayer?: boolean;
   logger: Logger;
   metrics: Metrics;
   pollMs?: number;
@@ -123,7 +125,7 @@ export class EngineReloader {
   static async start(options: ReloaderOptions): Promise<EngineReloader> {
     const started = performance.now();
     // Throws SecLangError naming file:line.
-    const base = readRulesEntry(options.rulesFile, (m) => options.logger.warn({ rules: options.rulesFile }, m));
+    const base = readRulesEntry(options.rulesFile, (m) => options.logger.warn({ rules: options.rulesFile }, m), { sidewallLayer: options.sidewallLayer });
     const none: WafLike = { evaluate: () => { throw new Error('no engine loaded'); }, mode: 'off', ruleCount: 0 };
     const r = new EngineReloader(options, base, { multi: false, base: none, byNamespace: new Map() });
     r.attempted = {
@@ -250,7 +252,7 @@ export class EngineReloader {
     let baseChanged = false;
     if (force || rulesFp !== this.loadedRulesFp) {
       try {
-        base = readRulesEntry(this.options.rulesFile, (m) => this.warnOnce(m));
+        base = readRulesEntry(this.options.rulesFile, (m) => this.warnOnce(m), { sidewallLayer: this.options.sidewallLayer });
         baseChanged = true;
       } catch (err) {
         return this.reject(reason, started, [`rules: ${firstLine(err)}`]);
