@@ -18,7 +18,7 @@ import { jsDecode } from './js-decode.js';
 export const DECODE_MAX_INPUT = 32 * 1024;
 export const DECODE_MAX_DEPTH = 6;
 export const DECODE_MAX_FORMS = 32;
-/** Shortest whole-value base64 that is tried (6 decoded bytes); embedded tokens need more. */
+/** Shortest whole-value base64 that is tried, padding included (5+ decoded bytes); embedded tokens need more. */
 const MIN_B64_WHOLE = 8;
 const MIN_B64_TOKEN = 16;
 
@@ -82,7 +82,7 @@ const B64_TOKEN = /[A-Za-z0-9+/_-]{16,}={0,2}/g;
 /** Decodes one base64/base64url run when it is well formed and decodes to text; null otherwise. */
 export function decodeBase64Text(run: string): string | null {
   const body = run.replace(/=+$/, '');
-  if (body.length < MIN_B64_WHOLE || body.length % 4 === 1) return null;
+  if (run.length < MIN_B64_WHOLE || body.length % 4 === 1) return null;
   const url = /[-_]/.test(body);
   if (url && /[+/]/.test(body)) return null; // mixed alphabets: not base64
   if (run.length !== body.length && run.length % 4 !== 0) return null; // padding in the wrong place
