@@ -48,7 +48,7 @@ describe('settings.yaml', () => {
   });
 
   test('only version is required; absent keys stay unset', () => {
-    assert.deepEqual(parseSettingsText('version: 1\n', 's.yaml'), { namespace: null, exclusions: false, eventsWebhookSecret: null });
+    assert.deepEqual(parseSettingsText('version: 1\n', 's.yaml'), { namespace: null, exclusions: false, stagedExclusions: false, eventsWebhookSecret: null });
   });
 
   test('errors name the file and the key', () => {
