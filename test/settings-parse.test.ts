@@ -43,6 +43,7 @@ describe('settings.yaml', () => {
       paranoiaLevel: 2,
       anomalyThreshold: 10,
       exclusions: true,
+      stagedExclusions: false,
       eventsWebhookSecret: 'shop-hook',
     });
   });

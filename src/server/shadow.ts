@@ -181,8 +181,9 @@ export class ShadowEvaluator {
     metrics.checked();
     const kind = disagreement(s.enforced, verdict);
     if (kind !== null) metrics.disagreement(kind);
-    // The enforced event already reports a staged verdict that matched exactly the same rules.
-    if (this.options.events !== null && verdict.matches.length > 0 && (kind !== null || !sameRules(s.enforced, verdict))) {
+    // Every disagreement is an event (a would_allow one may have no rules left); otherwise only
+    // a staged verdict matching other rules: the enforced event already reports the same ones.
+    if (this.options.events !== null && (kind !== null || (verdict.matches.length > 0 && !sameRules(s.enforced, verdict)))) {
       this.options.events.enqueue({
         timeMs: s.timeMs,
         verdict,
