@@ -4,6 +4,7 @@
 //   sidewall serve [--config F] [--listen A] [--admin A] [--rules F] [--mode M] [--fail-open]
 //                  [--settings-dir D] [--pod-settings k=v,...]   (SIGHUP reloads rules and settings)
 //   sidewall events receive --listen ADDR --secret S [--out FILE]
+//   sidewall recommend [--since T] [--namespace NS] [--out FILE] PATH...   (src/recommend)
 //   sidewall version
 //   sidewall --help
 //
@@ -30,6 +31,8 @@ Usage:
   sidewall events receive --listen ADDR --secret S [--out FILE] [--tolerance SECONDS]
                               reference webhook consumer: verifies signatures, dedups by
                               event id, prints events as NDJSON (or appends them to FILE)
+  sidewall recommend PATH...  propose exclusions for recurring false positives from security
+                              events (see: sidewall recommend --help)
   sidewall version            print the version
   sidewall --help             show this help
 
@@ -90,6 +93,10 @@ function main(argv: string[]): void {
   }
   if (command === 'events') {
     void events(argv.slice(1));
+    return;
+  }
+  if (command === 'recommend') {
+    void import('./recommend/command.js').then(({ recommendCommand }) => (process.exitCode = recommendCommand(argv.slice(1))));
     return;
   }
   if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
