@@ -5,6 +5,7 @@
 //                  [--settings-dir D] [--pod-settings k=v,...]   (SIGHUP reloads rules and settings)
 //   sidewall events receive --listen ADDR --secret S [--out FILE]
 //   sidewall explain [--rules F|--crs D] [--json] FILE|-|[curl flags] URL
+//   sidewall recommend [--since T] [--namespace NS] [--out FILE] PATH...   (src/recommend)
 //   sidewall version
 //   sidewall --help
 //
@@ -33,6 +34,8 @@ Usage:
                               event id, prints events as NDJSON (or appends them to FILE)
   sidewall explain [opts] REQ  evaluate one request offline (raw HTTP file, - for stdin, or curl
                               flags and a URL) and show each matching rule (see: sidewall explain --help)
+  sidewall recommend PATH...  propose exclusions for recurring false positives from security
+                              events (see: sidewall recommend --help)
   sidewall version            print the version
   sidewall --help             show this help
 
@@ -99,6 +102,10 @@ function main(argv: string[]): void {
     void import('./explain/command.js').then(({ explainCommand }) => {
       process.exitCode = explainCommand(argv.slice(1));
     });
+    return;
+  }
+  if (command === 'recommend') {
+    void import('./recommend/command.js').then(({ recommendCommand }) => (process.exitCode = recommendCommand(argv.slice(1))));
     return;
   }
   if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
