@@ -2,14 +2,17 @@
 //   json:        [event, event, ...]                      application/json
 //   cloudevents: [{specversion, id, source, type, time,   application/cloudevents-batch+json
 //                  datacontenttype, data: event}, ...]   (CloudEvents 1.0 JSON batch format)
+//   alertmanager: Alertmanager v2 alerts (formats/alertmanager.ts)  application/json
 import { CLOUDEVENTS_TYPE, EVENT_SCHEMA } from './schema.js';
+import { alertmanagerBody } from './formats/alertmanager.js';
 
-export type BodyFormat = 'json' | 'cloudevents';
-export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'cloudevents'];
+export type BodyFormat = 'json' | 'cloudevents' | 'alertmanager';
+export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'cloudevents', 'alertmanager'];
 
 export const CONTENT_TYPES: Record<BodyFormat, string> = {
   json: 'application/json',
   cloudevents: 'application/cloudevents-batch+json',
+  alertmanager: 'application/json',
 };
 
 // buildEvent writes schema, id and time first; this reads them without parsing the whole event.
@@ -24,6 +27,7 @@ function idAndTime(json: string): [string, string] {
 
 export function formatBody(format: BodyFormat, jsons: readonly string[], source: string): Buffer {
   if (format === 'json') return Buffer.from('[' + jsons.join(',') + ']', 'utf8');
+  if (format === 'alertmanager') return Buffer.from(alertmanagerBody(jsons, source), 'utf8');
   const src = JSON.stringify(source);
   const parts: string[] = new Array(jsons.length);
   for (let i = 0; i < jsons.length; i++) {
