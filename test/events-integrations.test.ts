@@ -1,11 +1,12 @@
-// Event consumers operators already run, against the real service: Alertmanager (the upstream
+// Event consumers operators already run, against the real service: an OTLP/HTTP logs receiver
+// validating with opentelemetry-proto's protobuf JSON parser, and Alertmanager (the upstream
 // binary, v0.28.1, on loopback) receives Sidewall's alerts through the webhook sink and lists them
 // on GET /api/v2/alerts with our grouping labels. In CI a missing binary is a failure; on a dev
 // machine the test says how to get it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { EVENTS_DEFAULTS, type WebhookConfig } from '../src/events/config.js';
 import { WebhookSink } from '../src/events/webhook-sink.js';
 import { Metrics } from '../src/server/metrics.js';
 import { detection, ruleMatch } from './helpers/events.js';
+import { REPO_ROOT } from './helpers/shared.js';
 
 const INSTALL = 'GOFLAGS=-mod=mod go install github.com/prometheus/alertmanager/cmd/alertmanager@v0.28.1';
 
@@ -114,5 +116,64 @@ test('alertmanager format: a real Alertmanager v2 API accepts the alerts and gro
   } finally {
     await sink.close(Date.now() + 1000);
     am.kill('SIGTERM');
+  }
+});
+
+test('otlp format: an OTLP/HTTP logs receiver parsing with opentelemetry-proto accepts the logs', { timeout: 60_000 }, async (t) => {
+  const probe = spawnSync('python3', ['-c', 'import opentelemetry.proto.collector.logs.v1.logs_service_pb2'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    if (process.env.CI === 'true') assert.fail('python3 opentelemetry-proto missing (.ci/run installs it: pip install opentelemetry-proto==1.45.2)');
+    t.skip('opentelemetry-proto missing; get it with: pip install opentelemetry-proto==1.45.2');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sidewall-otlp-'));
+  const portFile = join(dir, 'port');
+  const out = join(dir, 'logs.ndjson');
+  const receiver = spawn('python3', [join(REPO_ROOT, 'test', 'receivers', 'otlp_logs_receiver.py'), portFile, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  receiver.stderr.on('data', (b: Buffer) => (log += b.toString()));
+  let sink: WebhookSink | null = null;
+  try {
+    const port = await until('receiver port', async () => (existsSync(portFile) && readFileSync(portFile, 'utf8') !== '' ? readFileSync(portFile, 'utf8') : null));
+    const metrics = new Metrics({ defaultMetrics: false });
+    sink = new WebhookSink({
+      config: {
+        name: 'otlp', url: `http://127.0.0.1:${port}/v1/logs`, secret: 's', format: 'otlp',
+        batch: { maxEvents: 10, maxBytes: 1024 * 1024, maxDelayMs: 20 }, retry: { initialMs: 50, maxMs: 500, maxRetryAfterMs: 1000 },
+        timeoutMs: 2000, filter: { minSeverity: null, verdicts: null, namespaces: null }, queue: { ...EVENTS_DEFAULTS.queue }, spool: null, source: '/sidewall/test',
+      },
+      metrics: metrics.events.sink('otlp'), logger: pino({ level: 'silent' }), userAgent: 'sidewall/test',
+    });
+    const events = [
+      buildEvent(detection({ requestId: 'o-1', matches: [ruleMatch({ id: 942100, severity: 2 })] })),
+      buildEvent(detection({ requestId: 'o-2', extensions: { namespace: 'billing', pod: 'api-1', service: 'api' }, matches: [ruleMatch({ id: 930120, severity: 3 })] })),
+      buildEvent(detection({ requestId: 'o-3', matches: [ruleMatch({ id: 941100, severity: 2 })] })),
+    ];
+    for (const e of events) sink.write(e, JSON.stringify(e), Date.now());
+    const lines = await until('logs received', async () => {
+      const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
+      const n = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { resourceLogs: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeLogs: Array<{ logRecords: Array<Record<string, unknown>> }> }> });
+      const count = n.flatMap((r) => r.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((s) => s.logRecords))).length;
+      return count === 3 ? n : null;
+    });
+    const rls = lines.flatMap((r) => r.resourceLogs);
+    const attrs = (rl: (typeof rls)[number]) => Object.fromEntries(rl.resource.attributes.map((a) => [a.key, a.value.stringValue]));
+    const shop = rls.find((rl) => attrs(rl)['k8s.namespace.name'] === 'shop')!;
+    const billing = rls.find((rl) => attrs(rl)['k8s.namespace.name'] === 'billing')!;
+    assert.deepEqual(attrs(shop), { 'service.name': 'web', 'telemetry.sdk.name': 'sidewall', 'k8s.namespace.name': 'shop', 'k8s.pod.name': 'web-7f9c' });
+    assert.equal(attrs(billing)['k8s.pod.name'], 'api-1');
+    const recs = shop.scopeLogs[0]!.logRecords;
+    assert.equal(recs.length, 2, 'events of one workload share one ResourceLogs');
+    // Canonical protobuf JSON: the enum comes back by name, int64 as a string.
+    assert.equal(recs[0]!.severityNumber, 'SEVERITY_NUMBER_ERROR2');
+    assert.equal(billing.scopeLogs[0]!.logRecords[0]!.severityNumber, 'SEVERITY_NUMBER_ERROR');
+    assert.equal(recs[0]!.timeUnixNano, String(BigInt(Date.parse(events[0]!.time)) * 1_000_000n));
+    const body = JSON.parse((recs[0]!.body as { stringValue: string }).stringValue);
+    assert.equal(body.id, events[0]!.id);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nreceiver log:\n${log.slice(-2000)}`);
+  } finally {
+    await sink?.close(Date.now() + 1000);
+    receiver.kill('SIGTERM');
   }
 });

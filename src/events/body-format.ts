@@ -3,16 +3,19 @@
 //   cloudevents: [{specversion, id, source, type, time,   application/cloudevents-batch+json
 //                  datacontenttype, data: event}, ...]   (CloudEvents 1.0 JSON batch format)
 //   alertmanager: Alertmanager v2 alerts (formats/alertmanager.ts)  application/json
+//   otlp:         OTLP/HTTP logs, JSON encoding (formats/otlp.ts)    application/json
 import { CLOUDEVENTS_TYPE, EVENT_SCHEMA } from './schema.js';
 import { alertmanagerBody } from './formats/alertmanager.js';
+import { otlpLogsBody } from './formats/otlp.js';
 
-export type BodyFormat = 'json' | 'cloudevents' | 'alertmanager';
-export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'cloudevents', 'alertmanager'];
+export type BodyFormat = 'json' | 'cloudevents' | 'alertmanager' | 'otlp';
+export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'cloudevents', 'alertmanager', 'otlp'];
 
 export const CONTENT_TYPES: Record<BodyFormat, string> = {
   json: 'application/json',
   cloudevents: 'application/cloudevents-batch+json',
   alertmanager: 'application/json',
+  otlp: 'application/json',
 };
 
 // buildEvent writes schema, id and time first; this reads them without parsing the whole event.
@@ -28,6 +31,7 @@ function idAndTime(json: string): [string, string] {
 export function formatBody(format: BodyFormat, jsons: readonly string[], source: string): Buffer {
   if (format === 'json') return Buffer.from('[' + jsons.join(',') + ']', 'utf8');
   if (format === 'alertmanager') return Buffer.from(alertmanagerBody(jsons, source), 'utf8');
+  if (format === 'otlp') return Buffer.from(otlpLogsBody(jsons), 'utf8');
   const src = JSON.stringify(source);
   const parts: string[] = new Array(jsons.length);
   for (let i = 0; i < jsons.length; i++) {
