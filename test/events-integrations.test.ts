@@ -177,3 +177,80 @@ test('otlp format: an OTLP/HTTP logs receiver parsing with opentelemetry-proto a
     receiver.kill('SIGTERM');
   }
 });
+
+/** A local Slack incoming-webhook stand-in that checks the body against Block Kit's documented limits. */
+function slackProblems(body: unknown): string[] {
+  const p: string[] = [];
+  const m = body as { text?: unknown; blocks?: Array<{ type: string; text?: { type: string; text: string }; elements?: unknown[] }> };
+  if (typeof m.text !== 'string' || m.text === '') p.push('text (the notification fallback) is required');
+  if (!Array.isArray(m.blocks)) return [...p, 'blocks must be an array'];
+  if (m.blocks.length > 50) p.push(`${m.blocks.length} blocks (max 50)`);
+  for (const [i, b] of m.blocks.entries()) {
+    if (b.type === 'header') {
+      if (b.text?.type !== 'plain_text') p.push(`blocks[${i}]: header text must be plain_text`);
+      if ((b.text?.text.length ?? 0) > 150) p.push(`blocks[${i}]: header text over 150 chars`);
+    } else if (b.type === 'section') {
+      if (b.text?.type !== 'mrkdwn' && b.text?.type !== 'plain_text') p.push(`blocks[${i}]: section text type`);
+      if ((b.text?.text.length ?? 0) > 3000) p.push(`blocks[${i}]: section text over 3000 chars`);
+    } else if (b.type === 'context') {
+      if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10) p.push(`blocks[${i}]: context needs 1..10 elements`);
+    } else p.push(`blocks[${i}]: unexpected type ${b.type}`);
+  }
+  return p;
+}
+
+test('slack format: Block Kit messages within the documented limits, large batches summarised', { timeout: 30_000 }, async () => {
+  const { createServer: createHttpServer } = await import('node:http');
+  const received: Array<{ blocks: Array<{ type: string; text?: { text: string } }> }> = [];
+  const problems: string[] = [];
+  const srv = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400).end('invalid_payload');
+        return;
+      }
+      const p = slackProblems(body);
+      if (req.headers['content-type'] !== 'application/json' || p.length > 0) {
+        problems.push(...p);
+        res.writeHead(400).end('invalid_blocks'); // what Slack answers
+        return;
+      }
+      received.push(body as (typeof received)[number]);
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  const metrics = new Metrics({ defaultMetrics: false });
+  const sink = new WebhookSink({
+    config: {
+      name: 'slack', url: `http://127.0.0.1:${port}/services/T000/B000/XXXX`, secret: 's', format: 'slack',
+      batch: { maxEvents: 100, maxBytes: 4 * 1024 * 1024, maxDelayMs: 50 }, retry: { initialMs: 50, maxMs: 500, maxRetryAfterMs: 1000 },
+      timeoutMs: 2000, filter: { minSeverity: null, verdicts: null, namespaces: null }, queue: { ...EVENTS_DEFAULTS.queue }, spool: null, source: '/sidewall/test',
+    },
+    metrics: metrics.events.sink('slack'), logger: pino({ level: 'silent' }), userAgent: 'sidewall/test',
+  });
+  try {
+    const long = 'x'.repeat(5000);
+    const events = Array.from({ length: 60 }, (_, i) =>
+      buildEvent(detection({ requestId: `s-${i}`, uri: `/p?${long}`, matches: [ruleMatch({ id: 942100 }), ruleMatch({ id: 949110, msg: long })] })),
+    );
+    for (const e of events) sink.write(e, JSON.stringify(e), Date.now());
+    await until('slack message', async () => (received.length > 0 || problems.length > 0 ? true : null));
+    assert.deepEqual(problems, []);
+    const msg = received[0]!;
+    assert.equal(msg.blocks.length, 50);
+    assert.equal(msg.blocks[0]!.type, 'header');
+    assert.match(msg.blocks[0]!.text!.text, /^Sidewall: 60 security events \(60 blocked\)$/);
+    assert.match(msg.blocks[1]!.text!.text, /\*Blocked\* `GET shop\.example\.com\/p\?x+/);
+    assert.equal(msg.blocks[49]!.type, 'context');
+  } finally {
+    await sink.close(Date.now() + 1000);
+    srv.close();
+  }
+});
