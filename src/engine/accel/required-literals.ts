@@ -9,7 +9,7 @@ import { parseRegex, UnsupportedSyntax, type Node } from './regex-syntax.js';
 /** Largest set of exact strings kept for a node (bounds cross products). */
 const MAX_EXACT = 64;
 /** Largest class enumerated as single characters. */
-const MAX_CLASS_CHARS = 12;
+const MAX_CLASS_CHARS = 16;
 /** Largest literal set we accept as a condition (beyond that the rule is not worth filtering). */
 const MAX_REQUIRED = 4000;
 
