@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -17,6 +16,7 @@ import { WebhookSink } from '../src/events/webhook-sink.js';
 import { Metrics } from '../src/server/metrics.js';
 import { detection, ruleMatch } from './helpers/events.js';
 import { REPO_ROOT } from './helpers/shared.js';
+import { freePort } from './helpers/server-process.js';
 
 const INSTALL = 'GOFLAGS=-mod=mod go install github.com/prometheus/alertmanager/cmd/alertmanager@v0.28.1';
 
@@ -26,17 +26,6 @@ function findAlertmanager(): string | null {
   }
   const r = spawnSync('sh', ['-c', 'command -v alertmanager'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 async function until<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {

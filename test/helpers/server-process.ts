@@ -32,8 +32,22 @@ export async function engineAvailable(): Promise<boolean> {
   }
 }
 
-/** A TCP port that was free a moment ago (bind :0, read the port, close). */
-export function freePort(): Promise<number> {
+/** Ports this process handed out recently: the kernel may give the same ephemeral port to two binds in a row. */
+const handedOut = new Set<number>();
+
+/** A TCP port that was free a moment ago (bind :0, read the port, close), never one already handed out. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await bindEphemeral();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: 50 binds in a row returned ports already handed out');
+}
+
+function bindEphemeral(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
