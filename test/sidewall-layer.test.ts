@@ -202,8 +202,9 @@ const CASES: RuleCase[] = [
   },
   {
     id: 9510120, name: 'OS command injection in custom headers / decoded values',
-    attacks: [h('x-host', '127.0.0.1; cat /etc/passwd'), q(b64('$(id)')), h('x-cmd', '| whoami'), q(b64('`uname -a`'))],
-    benign: [h('x-host', 'db-1.internal'), q(b64('cats and dogs; ids and names')), h('x-cmd', 'status')],
+    attacks: [h('x-host', '127.0.0.1; cat /etc/passwd'), q(b64('$(id)')), h('x-cmd', '| whoami'), q(b64('`uname -a`')), h('x-run', 'cat /etc/hosts'), h('x-run', 'ls -la /tmp')],
+    benign: [h('x-host', 'db-1.internal'), q(b64('cats and dogs; ids and names')), h('x-cmd', 'status'), h('x-note', 'cat lovers unite: the best toys'),
+      h('x-note', 'Run `npm install` then `npm test`'), h('x-note', 'Ping me when the build is done, and echo the result'), h('x-sort', 'id')],
   },
   {
     id: 9510150, name: 'path traversal in custom headers / decoded values',
