@@ -495,3 +495,16 @@ function v8HasRegexpModifiers(): boolean {
     return false;
   }
 }
+
+test('rx: whole-value patterns (^.*$ ...) answer without RE2 exactly as RE2 does', () => {
+  const inputs = ['', 'accept', 'a\nb', '\n', 'x\r\n', 'é\u00ff\u0000z'];
+  for (const pattern of ['.*', '^.*', '.*$', '^.*$', '(?:.*)', '^(?:.*)$']) {
+    const re = compileRegex(pattern);
+    for (const input of inputs) {
+      const tx = new FakeTx(true);
+      assert.equal(op('rx', pattern).evaluate(tx, input), re.test(input), `${pattern} on ${JSON.stringify(input)}`);
+      assert.deepEqual([...tx.captures.entries()], [[0, re.exec(input)![0]]], `${pattern} TX:0 on ${JSON.stringify(input)}`);
+      assert.equal(op('rx', pattern).prefilterPattern, undefined, 'no prefilter: nothing to skip');
+    }
+  }
+});

@@ -22,9 +22,25 @@ function evaluateRx(re: CompiledRegex, tx: OperatorTx, input: string): boolean {
   return true;
 }
 
+/**
+ * Static patterns that match every value as a whole under dot-all without multi-line (how
+ * compileRegex compiles): the leftmost match, TX:0, is the entire value and there are no groups.
+ * CRS's 920450 (`^.*$` with capture, once per header name) is one; answering it without RE2 gives the
+ * same verdict and the same capture.
+ */
+const WHOLE_VALUE_PATTERNS: ReadonlySet<string> = new Set(['.*', '^.*', '.*$', '^.*$', '(?:.*)', '^(?:.*)$', '(?s).*', '(?s)^.*$']);
+
 export const rxFactory: OperatorFactory = (init): Operator => {
   // ModSecurity: an empty (static) pattern matches everything and captures nothing.
   if (init.expand === null && init.arg === '') return { evaluate: () => true };
+  if (init.expand === null && WHOLE_VALUE_PATTERNS.has(init.arg)) {
+    return {
+      evaluate: (tx, input) => {
+        if (tx.captureEnabled) tx.setCapture(0, input);
+        return true;
+      },
+    };
+  }
   const fallbackAllowed = init.options.regexFallbackRuleIds?.has(init.ruleId) ?? false;
   if (init.expand === null) {
     const re = compileRegex(init.arg, { ruleId: init.ruleId, fallbackAllowed, onFallback: init.options.warn });
