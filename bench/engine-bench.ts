@@ -1,5 +1,5 @@
 // In-process engine benchmark: CPU µs per Waf.evaluate with OWASP CRS v4 (paranoia level 1, block
-// mode, CRS directory loaded as crs-layout.ts does) for the requests of issue #11, acceleration off
+// mode, with the live peer bench's request-side settings and raised body/argument limits) for the requests of issue #11, acceleration off
 // (the reference: every operator on every value) and on, measured side by side in one run, plus
 // native RE2 calls per request (counted by wrapping RE2's methods here, never in product code).
 //
@@ -7,12 +7,14 @@
 //
 // Writes test-results/engine-bench.json.
 import RE2 from 're2';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { HttpRequest } from '../src/engine/api.js';
 import { Waf } from '../src/engine/waf.js';
+import { writeRulesConf } from './peers/peer-config.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -145,13 +147,18 @@ function main(): void {
   });
   const seconds = Number(values.duration);
   countRe2Calls();
+  // The live peer bench's settings (body and argument limits raised alike for every engine), so
+  // 100 KB and 1 MB bodies are inspected rather than rejected early.
+  const confDir = mkdtempSync(join(tmpdir(), 'sidewall-engine-bench-'));
+  const conf = writeRulesConf(confDir, 'sidewall', values.crs!);
   const load = (acceleration: boolean): { waf: Waf; ms: number } => {
     const t = performance.now();
-    const waf = Waf.fromFile(values.crs!, { mode: 'block', acceleration, onWarning: () => {} });
+    const waf = Waf.fromFile(conf, { mode: 'block', acceleration, onWarning: () => {} });
     return { waf, ms: performance.now() - t };
   };
   const off = load(false);
   const on = load(true);
+  rmSync(confDir, { recursive: true, force: true });
   console.log(`CRS v4 from ${values.crs}: ${on.waf.ruleCount} rules; compile ${off.ms.toFixed(0)} ms (acceleration off), ${on.ms.toFixed(0)} ms (on)`);
   console.log(`acceleration: ${JSON.stringify(on.waf.ruleset.acceleration)}`);
   const rows: Row[] = [];

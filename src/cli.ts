@@ -4,6 +4,8 @@
 //   sidewall serve [--config F] [--listen A] [--admin A] [--rules F] [--mode M] [--fail-open]
 //                  [--settings-dir D] [--pod-settings k=v,...]   (SIGHUP reloads rules and settings)
 //   sidewall events receive --listen ADDR --secret S [--out FILE]
+//   sidewall explain [--rules F|--crs D] [--json] FILE|-|[curl flags] URL
+//   sidewall recommend [--since T] [--namespace NS] [--out FILE] PATH...   (src/recommend)
 //   sidewall version
 //   sidewall --help
 //
@@ -30,6 +32,10 @@ Usage:
   sidewall events receive --listen ADDR --secret S [--out FILE] [--tolerance SECONDS]
                               reference webhook consumer: verifies signatures, dedups by
                               event id, prints events as NDJSON (or appends them to FILE)
+  sidewall explain [opts] REQ  evaluate one request offline (raw HTTP file, - for stdin, or curl
+                              flags and a URL) and show each matching rule (see: sidewall explain --help)
+  sidewall recommend PATH...  propose exclusions for recurring false positives from security
+                              events (see: sidewall recommend --help)
   sidewall version            print the version
   sidewall --help             show this help
 
@@ -90,6 +96,16 @@ function main(argv: string[]): void {
   }
   if (command === 'events') {
     void events(argv.slice(1));
+    return;
+  }
+  if (command === 'explain') {
+    void import('./explain/command.js').then(({ explainCommand }) => {
+      process.exitCode = explainCommand(argv.slice(1));
+    });
+    return;
+  }
+  if (command === 'recommend') {
+    void import('./recommend/command.js').then(({ recommendCommand }) => (process.exitCode = recommendCommand(argv.slice(1))));
     return;
   }
   if (command !== 'serve') die(`unknown command ${JSON.stringify(command)} (try: sidewall --help)`);
@@ -206,6 +222,7 @@ async function serve(args: string[]): Promise<void> {
         defaults: { mode: config.mode },
         regexFallbackRuleIds,
         acceleration: config.acceleration,
+        sidewallLayer: config.sidewallLayer,
         logger,
         metrics,
       });

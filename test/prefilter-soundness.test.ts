@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import RE2 from 're2';
 import type { OperatorTx } from '../src/operators/types.js';
 import type { Rule } from '../src/engine/rule.js';
-import { requiredLiterals } from '../src/engine/accel/required-literals.js';
+import { literalConditions, requiredLiterals } from '../src/engine/accel/required-literals.js';
+import { hasRareByte, RARE } from '../src/engine/accel/rare-bytes.js';
 import { ruleLinks } from '../src/engine/accel/prefilter-group.js';
 import { entryConfText } from './crs/crs-config.js';
 import { enginePair } from './helpers/differential.js';
@@ -66,6 +67,47 @@ test('property: a literal condition never excludes a match (random patterns from
     }),
     { numRuns: 3000, seed: 7 },
   );
+});
+
+test('plain-text conditions of known patterns (values without rare bytes)', () => {
+  const cases: Array<[string, string[] | null]> = [
+    // CRS evasion gaps between letters vanish on plain text: the command name is required.
+    ['b["\'\\)\\[\\x5c]*u["\'\\)\\[\\x5c]*s["\'\\)\\[\\x5c]*y', ['busy']],
+    ['\\[?\\$(?:eq|ne)', []], // needs '$': cannot match plain text at all
+    ['(?i)a[;|]?b', ['ab']],
+    ['foo|bar', null], // nothing sharper than the any-value condition
+  ];
+  for (const [p, want] of cases) {
+    const got = literalConditions(p, RARE).plain;
+    assert.deepEqual(got === null ? null : [...got].sort(), want === null ? null : [...want].sort(), p);
+  }
+});
+
+test('property: a plain-text condition never excludes a match on a value without rare bytes', () => {
+  const piece = fc.constantFrom('a', 'B', 'ab', '(?i)c', '[xY]', '\\d', '.', 'q?', 'z+', '(?:m|n)', '\\b', '^', '$', '[^k]', 'é',
+    '["\']*', '\\$', '[;|]', '(?:\\|\\||&&)?', '[^a-z]', '\\x5c?', '[\\t-\\r ]*', '(?:\\$x|y)', '\\W', '(?i)[<a]');
+  const byte = fc.constantFrom('a', 'b', 'c', 'x', 'y', 'Y', 'm', 'n', 'z', 'q', 'k', 'A', 'B', 'C', '1', ' ', '.', '-', '/', '=', '@', '\xe9', '\xc9', '\x80', '"', '$', ';', '|', '\t', '\\');
+  let checked = 0;
+  fc.assert(
+    fc.property(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.array(byte, { maxLength: 12 }), (pieces, chars) => {
+      const pattern = pieces.join('');
+      let re: RE2;
+      try {
+        re = new RE2(pattern, 's');
+      } catch {
+        return;
+      }
+      const plain = literalConditions(pattern, RARE).plain;
+      // Inputs built from the pattern's own pieces match far more often than random bytes.
+      const s = chars.join('') + pieces.filter((p) => /^[a-zA-Z]+$/.test(p)).join('');
+      if (plain === null || hasRareByte(s) || !re.test(s)) return;
+      checked++;
+      const folded = s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+      assert.ok(plain.some((l) => folded.includes(l)), `${pattern} matches ${JSON.stringify(s)} but lacks plain ${JSON.stringify(plain)}`);
+    }),
+    { numRuns: 20000, seed: 11 },
+  );
+  assert.ok(checked > 30, `${checked} plain matches checked`);
 });
 
 test('CRS v4: no prefilter says "cannot match" where the rule matches (corpus values, every pipeline stage)', { timeout: 600_000 }, (t) => {

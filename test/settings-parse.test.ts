@@ -43,12 +43,13 @@ describe('settings.yaml', () => {
       paranoiaLevel: 2,
       anomalyThreshold: 10,
       exclusions: true,
+      stagedExclusions: false,
       eventsWebhookSecret: 'shop-hook',
     });
   });
 
   test('only version is required; absent keys stay unset', () => {
-    assert.deepEqual(parseSettingsText('version: 1\n', 's.yaml'), { namespace: null, exclusions: false, eventsWebhookSecret: null });
+    assert.deepEqual(parseSettingsText('version: 1\n', 's.yaml'), { namespace: null, exclusions: false, stagedExclusions: false, eventsWebhookSecret: null });
   });
 
   test('errors name the file and the key', () => {

@@ -46,6 +46,8 @@ export interface SidewallConfig {
   regexFallbackRuleIds: number[];
   /** engine.acceleration: literal/RE2.Set prefilters (default true; false = every regex runs, same results). */
   acceleration?: boolean;
+  /** sidewall_layer: load rules/sidewall-layer with a CRS directory (default true). */
+  sidewallLayer?: boolean;
   /** The config file read, null when none. */
   configFile: string | null;
   /** Live settings directory (settings.yaml + exclusions.conf, or one subdirectory per namespace); null = none. */
@@ -104,6 +106,7 @@ const TOP_LEVEL_KEYS = [
   'engine',
   'max_check_ms',
   'overload',
+  'sidewall_layer',
 ] as const;
 const OVERLOAD_KEYS = ['enabled', 'max_queue', 'queue_target_ms', 'max_queue_wait_ms', 'readiness'] as const;
 const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
@@ -180,6 +183,7 @@ interface FileSettings {
   settingsDir?: string;
   events?: EventsFileSettings;
   acceleration?: boolean;
+  sidewallLayer?: boolean;
   admission?: Partial<AdmissionConfig>;
   readiness?: boolean;
 }
@@ -277,6 +281,10 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
     if (acc !== undefined && typeof acc !== 'boolean') fail('engine.acceleration', `must be true or false (got ${describe(acc)})`);
     if (acc !== undefined) out.acceleration = acc as boolean;
   }
+  if (raw.sidewall_layer !== undefined) {
+    if (typeof raw.sidewall_layer !== 'boolean') fail('sidewall_layer', `must be true or false (got ${describe(raw.sidewall_layer)})`);
+    out.sidewallLayer = raw.sidewall_layer as boolean;
+  }
   if (raw.settings_dir !== undefined) {
     const dir = checkString(raw.settings_dir, 'settings_dir', fail);
     if (dir === '') fail('settings_dir', 'must not be empty');
@@ -366,6 +374,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     logLevel: settings.logLevel ?? 'info',
     regexFallbackRuleIds: settings.regexFallbackRuleIds ?? [],
     acceleration: settings.acceleration ?? true,
+    sidewallLayer: settings.sidewallLayer ?? true,
     configFile,
     settingsDir: settings.settingsDir ?? null,
     podSettings,

@@ -8,10 +8,46 @@
 //   rules/*.conf              (byte order: a REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf renamed
 //                              from its .example runs first, RESPONSE-999-...-AFTER-CRS.conf last)
 //   plugins/*-after.conf
-import { existsSync, statSync } from 'node:fs';
+//
+// Sidewall's detection layer (rules/sidewall-layer, ids 9510000-9510999) is included by default
+// between CRS's detection rules and REQUEST-949-BLOCKING-EVALUATION, so its matches count toward
+// CRS's anomaly threshold; `sidewallLayer: false` (config `sidewall_layer: false`) leaves it out.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Directive } from '../seclang/ast.js';
 import { parseDirectivesFromString, readDirectives } from '../seclang/reader.js';
+import { PACKAGE_ROOT } from '../config/paths.js';
+
+/** Sidewall's own detection layer (see rules/sidewall-layer/README.md). */
+export const SIDEWALL_LAYER_DIR = join(PACKAGE_ROOT, 'rules', 'sidewall-layer');
+
+export interface CrsLayoutOptions {
+  /** Include the Sidewall detection layer before CRS's blocking evaluation (default true). */
+  sidewallLayer?: boolean;
+}
+
+/** CRS rule files are named REQUEST-9xx/RESPONSE-9xx; the layer goes before the first of these. */
+const LAYER_BEFORE = 'REQUEST-949';
+
+/**
+ * Include lines for `rulesDir`/*.conf in byte order, with the layer's files (when given) before
+ * the blocking evaluation. Exported for harnesses that compose their own entry (benchmarks).
+ */
+export function crsRulesIncludes(rulesDir: string, layerDir: string | null): string[] {
+  const files = readdirSync(rulesDir).filter((f) => f.endsWith('.conf')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (layerDir === null) return [`Include ${join(rulesDir, '*.conf')}`];
+  const lines: string[] = [];
+  let layerDone = false;
+  for (const f of files) {
+    if (!layerDone && f >= LAYER_BEFORE) {
+      lines.push(`Include ${join(layerDir, '*.conf')}`);
+      layerDone = true;
+    }
+    lines.push(`Include ${join(rulesDir, f)}`);
+  }
+  if (!layerDone) lines.push(`Include ${join(layerDir, '*.conf')}`);
+  return lines;
+}
 
 /** Request-side directives of ModSecurity v3's modsecurity.conf-recommended. Response-body,
  * audit/debug log, file-system and status settings are left out (ext_authz sees no response and
@@ -83,7 +119,7 @@ export interface CrsLayout {
 }
 
 /** Composes the entry for a CRS directory. Throws with a clear message when it is not one. */
-export function crsLayoutEntry(dir: string): CrsLayout {
+export function crsLayoutEntry(dir: string, options: CrsLayoutOptions = {}): CrsLayout {
   const root = resolve(dir);
   if (!existsSync(join(root, 'rules'))) throw new Error(`${root}: not a CRS directory (no rules/ inside)`);
   const warnings: string[] = [];
@@ -101,7 +137,7 @@ export function crsLayoutEntry(dir: string): CrsLayout {
     `Include ${setup}`,
     `IncludeOptional ${join(plugins, '*-config.conf')}`,
     `IncludeOptional ${join(plugins, '*-before.conf')}`,
-    `Include ${join(root, 'rules', '*.conf')}`,
+    ...crsRulesIncludes(join(root, 'rules'), options.sidewallLayer === false ? null : SIDEWALL_LAYER_DIR),
     `IncludeOptional ${join(plugins, '*-after.conf')}`,
     '',
   ].join('\n');
@@ -110,11 +146,12 @@ export function crsLayoutEntry(dir: string): CrsLayout {
 
 /**
  * Reads the directives of a rules path: a SecLang entry file, or a CRS directory composed as above
+ * (with the Sidewall layer unless options.sidewallLayer is false)
  * (its notes go to `onWarning`). Throws SecLangError naming file:line.
  */
-export function readRulesEntry(path: string, onWarning?: (message: string) => void): Directive[] {
+export function readRulesEntry(path: string, onWarning?: (message: string) => void, options: CrsLayoutOptions = {}): Directive[] {
   if (!isCrsDirectory(path)) return readDirectives(path);
-  const layout = crsLayoutEntry(path);
+  const layout = crsLayoutEntry(path, options);
   for (const w of layout.warnings) onWarning?.(w);
   return parseDirectivesFromString(layout.text, join(resolve(path), '(crs-layout)'));
 }

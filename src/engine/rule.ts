@@ -171,6 +171,7 @@ export class Rule {
     if (!r) return false;
     const name = kv === null || !target.def.keyed ? target.name : target.name + ':' + kv.key;
     tx.recordMatchedVar(name, value);
+    if (tx.trace !== null) tx.trace.operatorMatched(this, target, kv, value);
     const pm = this.perMatch;
     for (let i = 0; i < pm.length; i++) pm[i]!(tx, this);
     return true;

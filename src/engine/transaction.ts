@@ -9,6 +9,7 @@ import type { TransformNode } from './transform-pipeline.js';
 import type { PrefilterGroup } from './accel/prefilter-group.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
 import type { Budget, BudgetStop } from './budget.js';
+import type { TraceRecorder } from './trace.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
 
@@ -64,6 +65,8 @@ export class Transaction implements OperatorTx {
   budget: Budget | null = null;
   /** Where evaluation stopped because the budget ran out; null = it did not. */
   budgetStop: BudgetStop | null = null;
+  /** Set by Waf.evaluateTraced only; every hook is behind a null check. */
+  trace: TraceRecorder | null = null;
 
   private argsCache: KV[] | null = null;
   private readonly namesCache = new Map<string, KV[]>();
@@ -149,6 +152,7 @@ export class Transaction implements OperatorTx {
     const lower = key.toLowerCase();
     if (this.ruleset.pinnedTx !== null && this.ruleset.pinnedTx.has(lower)) return; // operator settings win
     const kv = this.tx.get(lower);
+    if (this.trace !== null) this.trace.varChanged('TX', key, kv?.value ?? null, value);
     if (kv === undefined) this.tx.set(lower, { key, value });
     else kv.value = value;
   }
@@ -156,6 +160,7 @@ export class Transaction implements OperatorTx {
   txDelete(key: string): void {
     const lower = key.toLowerCase();
     if (this.ruleset.pinnedTx !== null && this.ruleset.pinnedTx.has(lower)) return;
+    if (this.trace !== null) this.trace.varChanged('TX', key, this.tx.get(lower)?.value ?? null, null);
     this.tx.delete(lower);
   }
 
@@ -173,6 +178,7 @@ export class Transaction implements OperatorTx {
     }
     const lower = key.toLowerCase();
     const kv = c.find((e) => e.key.toLowerCase() === lower);
+    if (this.trace !== null) this.trace.varChanged(collection, key, kv?.value ?? null, value);
     if (kv === undefined) c.push({ key, value });
     else kv.value = value;
   }
@@ -189,6 +195,7 @@ export class Transaction implements OperatorTx {
     if (c === undefined) return;
     const lower = key.toLowerCase();
     const i = c.findIndex((e) => e.key.toLowerCase() === lower);
+    if (i >= 0 && this.trace !== null) this.trace.varChanged(collection, key, c[i]!.value, null);
     if (i >= 0) c.splice(i, 1);
   }
 

@@ -9,6 +9,7 @@ import type { Directive } from '../seclang/ast.js';
 import { readRulesEntry } from './crs-layout.js';
 import { pinnedSetvarWarnings, pinnedTxMap } from './pinned-tx.js';
 import type { Budget } from './budget.js';
+import { TraceRecorder, type EvaluationTrace } from './trace.js';
 
 export interface WafLoadOptions {
   /** Overrides SecRuleEngine from the rules (CLI --mode); ctl:ruleEngine can then not change it. */
@@ -134,7 +135,22 @@ export class Waf {
    * further phase runs, phase 5 included) and reports where in Verdict.budgetStop.
    */
   evaluate(request: HttpRequest, budget: Budget | null = null): Verdict {
+    return this.run(new Transaction(this.ruleset, request), budget);
+  }
+
+  /**
+   * evaluate() with a record of what every rule that matched (or changed a variable) saw and did:
+   * for `sidewall explain` and debugging, not the Check path. The verdict is the same as evaluate's.
+   */
+  evaluateTraced(request: HttpRequest): { verdict: Verdict; trace: EvaluationTrace } {
     const tx = new Transaction(this.ruleset, request);
+    const recorder = new TraceRecorder(tx);
+    tx.trace = recorder;
+    const verdict = this.run(tx, null);
+    return { verdict, trace: recorder.finish(verdict) };
+  }
+
+  private run(tx: Transaction, budget: Budget | null): Verdict {
     tx.budget = budget;
     if (tx.mode !== 'Off') {
       this.runPhase(tx, 1);
@@ -155,6 +171,8 @@ export class Waf {
 
   private runPhase(tx: Transaction, phase: number): void {
     const budget = tx.budget;
+    const trace = tx.trace;
+    if (trace !== null) trace.phaseStart(phase);
     const items = this.ruleset.phases[phase]!;
     let skipAfter: string | null = null;
     let skip = 0;
@@ -178,6 +196,7 @@ export class Waf {
       if ((tx.removedIds !== null || tx.removedTags !== null || tx.removedMsgs !== null) && tx.isRuleRemoved(rule)) continue;
       tx.currentRule = rule;
       tx.clearMatchedVars();
+      if (trace !== null) trace.ruleStart(rule);
       if (!rule.evaluate(tx)) continue;
       this.onFullMatch(tx, rule);
       if (tx.interrupted && phase !== 5) return;
@@ -201,6 +220,7 @@ export class Waf {
     }
     const interrupts = disruptive === 'deny' || disruptive === 'drop' || disruptive === 'redirect' || disruptive === 'proxy';
     if (rule.log !== false) this.logMatch(tx, rule, interrupts);
+    if (tx.trace !== null) tx.trace.fullMatch(rule, disruptive, interrupts && rule.phase !== 3 && rule.phase !== 4);
     if (disruptive === 'allow') {
       if (tx.mode !== 'On') return; // disruptive actions do not run in DetectionOnly
       if (rule.allowScope === 'phase') tx.allowPhase = true;

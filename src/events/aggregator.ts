@@ -29,7 +29,9 @@ interface Entry {
 
 export function aggregationKey(d: Detection): string {
   const ids = d.verdict.ruleIds.length > 1 ? [...d.verdict.ruleIds].sort((a, b) => a - b) : d.verdict.ruleIds;
-  return `${ids.join(',')}|${d.context.source.address}|${d.method}|${pathTemplate(d.uri)}`;
+  const key = `${ids.join(',')}|${d.context.source.address}|${d.method}|${pathTemplate(d.uri)}`;
+  // Staged (shadow) detections never fold into enforced ones.
+  return d.staged === undefined ? key : `staged|${key}`;
 }
 
 export class Aggregator {

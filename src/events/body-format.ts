@@ -2,14 +2,23 @@
 //   json:        [event, event, ...]                      application/json
 //   cloudevents: [{specversion, id, source, type, time,   application/cloudevents-batch+json
 //                  datacontenttype, data: event}, ...]   (CloudEvents 1.0 JSON batch format)
+//   alertmanager: Alertmanager v2 alerts (formats/alertmanager.ts)  application/json
+//   slack:        Slack incoming-webhook Block Kit message (formats/slack.ts)  application/json
+//   otlp:         OTLP/HTTP logs, JSON encoding (formats/otlp.ts)    application/json
 import { CLOUDEVENTS_TYPE, EVENT_SCHEMA } from './schema.js';
+import { alertmanagerBody } from './formats/alertmanager.js';
+import { otlpLogsBody } from './formats/otlp.js';
+import { slackBody } from './formats/slack.js';
 
-export type BodyFormat = 'json' | 'cloudevents';
-export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'cloudevents'];
+export type BodyFormat = 'json' | 'cloudevents' | 'alertmanager' | 'otlp' | 'slack';
+export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'cloudevents', 'alertmanager', 'otlp', 'slack'];
 
 export const CONTENT_TYPES: Record<BodyFormat, string> = {
   json: 'application/json',
   cloudevents: 'application/cloudevents-batch+json',
+  alertmanager: 'application/json',
+  otlp: 'application/json',
+  slack: 'application/json',
 };
 
 // buildEvent writes schema, id and time first; this reads them without parsing the whole event.
@@ -24,6 +33,9 @@ function idAndTime(json: string): [string, string] {
 
 export function formatBody(format: BodyFormat, jsons: readonly string[], source: string): Buffer {
   if (format === 'json') return Buffer.from('[' + jsons.join(',') + ']', 'utf8');
+  if (format === 'alertmanager') return Buffer.from(alertmanagerBody(jsons, source), 'utf8');
+  if (format === 'slack') return Buffer.from(slackBody(jsons), 'utf8');
+  if (format === 'otlp') return Buffer.from(otlpLogsBody(jsons), 'utf8');
   const src = JSON.stringify(source);
   const parts: string[] = new Array(jsons.length);
   for (let i = 0; i < jsons.length; i++) {

@@ -86,7 +86,14 @@ export function buildEvent(d: Detection): SecurityEvent {
     },
     rules,
   };
-  if (blocked) event.status = v.status >= 200 && v.status <= 599 ? v.status : 403;
+  if (d.staged !== undefined) {
+    event.staged = true;
+    event.staged_policy = d.staged.policy;
+    event.enforced_action = d.staged.enforced;
+    if (d.staged.disagreement !== null) event.disagreement = d.staged.disagreement;
+    // The staged policy's "blocked" is hypothetical: no status was sent to the client by it.
+  }
+  if (blocked && d.staged === undefined) event.status = v.status >= 200 && v.status <= 599 ? v.status : 403;
   const severity = severityName(minSeverity === 99 ? null : minSeverity);
   if (severity) event.severity = severity;
   return event;

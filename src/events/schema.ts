@@ -3,6 +3,7 @@
 // ("Security events"). Additive changes keep the version; renames or removals bump it.
 import type { EngineMode, RuleMatch, Verdict } from '../engine/api.js';
 import type { CheckContext } from '../server/check-mapper.js';
+import type { StagedDescription } from '../settings/staged.js';
 
 export const EVENT_SCHEMA = 'sidewall.security_event/v1';
 export const EVENT_SCHEMA_VERSION = 1;
@@ -69,6 +70,17 @@ export interface SecurityEvent {
     protocol: string;
   };
   rules: EventRule[];
+  /**
+   * Present (true) only on events of a staged policy evaluated in shadow: the verdict is what the
+   * staged policy would have done; the request was answered by the enforced policy.
+   */
+  staged?: true;
+  /** Staged events: what was staged (mode, paranoia_level, anomaly_threshold, exclusions, sample_rate). */
+  staged_policy?: StagedDescription;
+  /** Staged events: the enforced policy's action on the same request (allow, deny, detect). */
+  enforced_action?: 'allow' | 'deny' | 'detect';
+  /** Staged events: would_block / would_allow when the staged policy answers differently. */
+  disagreement?: 'would_block' | 'would_allow';
 }
 
 /**
@@ -83,6 +95,8 @@ export interface Detection {
   method: string;
   uri: string;
   protocol: string;
+  /** Set for a staged policy's shadow verdict (src/server/shadow.ts). */
+  staged?: { policy: StagedDescription; enforced: 'allow' | 'deny' | 'detect'; disagreement: 'would_block' | 'would_allow' | null };
 }
 
 export function severityName(level: number | null): SeverityName | undefined {

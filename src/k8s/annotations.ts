@@ -14,6 +14,12 @@ export const A_PARANOIA = 'sidewall.io/paranoia-level';
 export const A_ANOMALY = 'sidewall.io/anomaly-threshold';
 export const A_EXCLUSIONS = 'sidewall.io/exclusions';
 export const A_EVENTS_WEBHOOK = 'sidewall.io/events-webhook';
+/** Staged policy keys (src/settings/staged.ts): evaluated in shadow, never enforced. */
+export const A_STAGED_MODE = 'sidewall.io/staged-mode';
+export const A_STAGED_PARANOIA = 'sidewall.io/staged-paranoia-level';
+export const A_STAGED_ANOMALY = 'sidewall.io/staged-anomaly-threshold';
+export const A_STAGED_EXCLUSIONS = 'sidewall.io/staged-exclusions';
+export const A_STAGED_SAMPLE_RATE = 'sidewall.io/staged-sample-rate';
 /** Injection policy keys (baked into the pod at injection time). */
 export const A_INJECT = 'sidewall.io/inject';
 export const A_FAIL_OPEN = 'sidewall.io/fail-open';
@@ -30,6 +36,11 @@ export const KNOWN_ANNOTATIONS = [
   A_ANOMALY,
   A_EXCLUSIONS,
   A_EVENTS_WEBHOOK,
+  A_STAGED_MODE,
+  A_STAGED_PARANOIA,
+  A_STAGED_ANOMALY,
+  A_STAGED_EXCLUSIONS,
+  A_STAGED_SAMPLE_RATE,
   A_INJECT,
   A_FAIL_OPEN,
   A_MAX_REQUEST_BYTES,
@@ -52,6 +63,18 @@ export interface WafSettings {
   exclusions?: string;
   /** Name of the events webhook Secret in the namespace. */
   eventsWebhook?: string;
+  /** The staged policy; absent = nothing staged. */
+  staged?: StagedSettings;
+}
+
+/** Staged keys (each absent = same as enforced); rendered as staged_* in settings.yaml. */
+export interface StagedSettings {
+  mode?: WafMode;
+  paranoiaLevel?: number;
+  anomalyThreshold?: number;
+  /** Name of the ConfigMap holding the staged exclusions (replacing `exclusions` when staged). */
+  exclusions?: string;
+  sampleRate?: number;
 }
 
 /** Injection-time policy (Envoy filter settings, redirection). undefined = controller default. */
@@ -110,6 +133,11 @@ function objectName(text: string): Parsed<string> {
     : { ok: false, problem: 'must be the name of an object in the namespace (lower-case RFC 1123 subdomain)' };
 }
 
+function sampleRate(text: string): Parsed<number> {
+  const n = /^(?:0|1)?(?:\.[0-9]{1,9})?$|^1$/.test(text) && text !== '' && text !== '.' ? Number(text) : NaN;
+  return n > 0 && n <= 1 ? { ok: true, value: n } : { ok: false, problem: 'must be a number greater than 0 and at most 1 (e.g. 0.1)' };
+}
+
 function portList(text: string): Parsed<number[]> {
   const ports: number[] = [];
   for (const part of text.split(',')) {
@@ -160,6 +188,7 @@ export interface AnnotationValues {
   anomalyThreshold?: number;
   exclusions?: string;
   eventsWebhook?: string;
+  staged: StagedSettings;
   inject?: boolean;
   injection: InjectionPolicy;
   problems: AnnotationProblem[];
@@ -176,6 +205,17 @@ export function readAnnotations(annotations: Record<string, string> | undefined 
   if (partial !== undefined) injection.allowPartialMessage = partial;
   const ports = r.read(A_EXCLUDE_INBOUND_PORTS, portList);
   if (ports !== undefined) injection.excludeInboundPorts = ports;
+  const staged: StagedSettings = {};
+  const stagedMode = r.read(A_STAGED_MODE, parseMode);
+  if (stagedMode !== undefined) staged.mode = stagedMode;
+  const stagedParanoia = r.read(A_STAGED_PARANOIA, parseParanoia);
+  if (stagedParanoia !== undefined) staged.paranoiaLevel = stagedParanoia;
+  const stagedAnomaly = r.read(A_STAGED_ANOMALY, parseAnomaly);
+  if (stagedAnomaly !== undefined) staged.anomalyThreshold = stagedAnomaly;
+  const stagedExclusions = r.read(A_STAGED_EXCLUSIONS, objectName);
+  if (stagedExclusions !== undefined) staged.exclusions = stagedExclusions;
+  const stagedRate = r.read(A_STAGED_SAMPLE_RATE, sampleRate);
+  if (stagedRate !== undefined) staged.sampleRate = stagedRate;
   const values: AnnotationValues = {
     waf: r.read(A_WAF, parseWaf),
     mode: r.read(A_MODE, parseMode),
@@ -183,6 +223,7 @@ export function readAnnotations(annotations: Record<string, string> | undefined 
     anomalyThreshold: r.read(A_ANOMALY, parseAnomaly),
     exclusions: r.read(A_EXCLUSIONS, objectName),
     eventsWebhook: r.read(A_EVENTS_WEBHOOK, objectName),
+    staged,
     inject: r.read(A_INJECT, boolean),
     injection,
     problems: r.problems,
@@ -217,6 +258,20 @@ export function resolveNamespacePolicy(
   if (exclusions !== undefined) settings.exclusions = exclusions;
   const webhook = pick(A_EVENTS_WEBHOOK, v.eventsWebhook, prev?.eventsWebhook, undefined);
   if (webhook !== undefined) settings.eventsWebhook = webhook;
+
+  const ps = prev?.staged ?? {};
+  const staged: StagedSettings = {};
+  const stMode = pick(A_STAGED_MODE, v.staged.mode, ps.mode, undefined);
+  if (stMode !== undefined) staged.mode = stMode;
+  const stParanoia = pick(A_STAGED_PARANOIA, v.staged.paranoiaLevel, ps.paranoiaLevel, undefined);
+  if (stParanoia !== undefined) staged.paranoiaLevel = stParanoia;
+  const stAnomaly = pick(A_STAGED_ANOMALY, v.staged.anomalyThreshold, ps.anomalyThreshold, undefined);
+  if (stAnomaly !== undefined) staged.anomalyThreshold = stAnomaly;
+  const stExclusions = pick(A_STAGED_EXCLUSIONS, v.staged.exclusions, ps.exclusions, undefined);
+  if (stExclusions !== undefined) staged.exclusions = stExclusions;
+  const stRate = pick(A_STAGED_SAMPLE_RATE, v.staged.sampleRate, ps.sampleRate, undefined);
+  if (stRate !== undefined) staged.sampleRate = stRate;
+  if (Object.keys(staged).length > 0) settings.staged = staged;
 
   const pi = previous?.injection ?? {};
   const injection: InjectionPolicy = {};
@@ -255,6 +310,19 @@ export function resolvePodPolicy(podAnnotations: Record<string, string> | undefi
   if (v.paranoiaLevel !== undefined) settings.paranoiaLevel = podSettings.paranoiaLevel = v.paranoiaLevel;
   if (v.anomalyThreshold !== undefined) settings.anomalyThreshold = podSettings.anomalyThreshold = v.anomalyThreshold;
   if (v.eventsWebhook !== undefined) settings.eventsWebhook = v.eventsWebhook;
+  // Staged keys on a pod go to --pod-settings like the enforced ones (staged exclusions excepted).
+  const st = v.staged;
+  if (st.mode !== undefined || st.paranoiaLevel !== undefined || st.anomalyThreshold !== undefined || st.sampleRate !== undefined) {
+    const merged: StagedSettings = { ...(settings.staged ?? {}) };
+    if (st.mode !== undefined) merged.mode = podSettings.stagedMode = st.mode;
+    if (st.paranoiaLevel !== undefined) merged.paranoiaLevel = podSettings.stagedParanoiaLevel = st.paranoiaLevel;
+    if (st.anomalyThreshold !== undefined) merged.anomalyThreshold = podSettings.stagedAnomalyThreshold = st.anomalyThreshold;
+    if (st.sampleRate !== undefined) merged.sampleRate = podSettings.stagedSampleRate = st.sampleRate;
+    settings.staged = merged;
+  }
+  if (st.exclusions !== undefined) {
+    problems.push({ key: A_STAGED_EXCLUSIONS, value: st.exclusions, problem: 'is a namespace annotation only (ignored on a pod)' });
+  }
   // Exclusion rules are rendered per namespace into the settings ConfigMap; a pod cannot bring its own.
   if (v.exclusions !== undefined) {
     problems.push({ key: A_EXCLUSIONS, value: v.exclusions, problem: 'is a namespace annotation only (ignored on a pod)' });

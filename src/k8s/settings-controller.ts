@@ -21,6 +21,7 @@ import { KubeApiError, seg, type KubeClient } from './kube-client.js';
 import type { NamespaceObject } from './namespace-watcher.js';
 import {
   EXCLUSIONS_FILE,
+  STAGED_EXCLUSIONS_FILE,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   SETTINGS_CONFIGMAP,
@@ -133,8 +134,9 @@ export class SettingsController {
   private async render(name: string, st: NamespaceState, verify: boolean): Promise<void> {
     const s = st.policy.settings;
     if (s.waf !== 'enabled' && st.written === null && !verify) return; // disabled and never ours: nothing to do
-    const exclusions = await this.exclusions(name, st);
-    const desired = renderSettingsConfigMap(name, s, exclusions);
+    const exclusions = await this.exclusions(name, st, s.exclusions, 'sidewall.io/exclusions', EXCLUSIONS_FILE);
+    const staged = await this.exclusions(name, st, s.staged?.exclusions, 'sidewall.io/staged-exclusions', STAGED_EXCLUSIONS_FILE);
+    const desired = renderSettingsConfigMap(name, s, exclusions, staged);
     if (!verify && st.written !== null && sameData(st.written, desired.data!)) return;
 
     const live = await this.getSettingsConfigMap(name);
@@ -178,15 +180,14 @@ export class SettingsController {
   }
 
   /** The namespace's exclusion rules; a missing ConfigMap keeps the rules rendered before. */
-  private async exclusions(name: string, st: NamespaceState): Promise<string> {
-    const cmName = st.policy.settings.exclusions;
+  private async exclusions(name: string, st: NamespaceState, cmName: string | undefined, key: string, file: string): Promise<string> {
     if (cmName === undefined) return '';
     const cm = await this.client.getOrNull<ConfigMapLike>(`/api/v1/namespaces/${seg(name)}/configmaps/${seg(cmName)}`);
     if (cm === null) {
       await this.report(name, st, [
-        { key: 'sidewall.io/exclusions', value: cmName, problem: 'ConfigMap not found; the exclusion rules rendered before stay in force' },
+        { key, value: cmName, problem: 'ConfigMap not found; the exclusion rules rendered before stay in force' },
       ]);
-      return st.written?.[EXCLUSIONS_FILE] ?? '';
+      return st.written?.[file] ?? '';
     }
     return exclusionsFromConfigMap(cm);
   }

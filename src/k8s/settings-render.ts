@@ -6,6 +6,7 @@ import type { WafSettings } from './annotations.js';
 export const SETTINGS_CONFIGMAP = 'sidewall-settings';
 export const SETTINGS_FILE = 'settings.yaml';
 export const EXCLUSIONS_FILE = 'exclusions.conf';
+export const STAGED_EXCLUSIONS_FILE = 'staged-exclusions.conf';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'sidewall';
 
@@ -40,7 +41,7 @@ function plain(name: string): string {
 }
 
 /** settings.yaml, keys in the contract's order; optional keys omitted when unset. */
-export function renderSettingsYaml(namespace: string, s: WafSettings, hasExclusions: boolean): string {
+export function renderSettingsYaml(namespace: string, s: WafSettings, hasExclusions: boolean, hasStagedExclusions = false): string {
   const lines = [
     'version: 1',
     `namespace: ${plain(namespace)}`,
@@ -51,19 +52,35 @@ export function renderSettingsYaml(namespace: string, s: WafSettings, hasExclusi
   if (s.anomalyThreshold !== undefined) lines.push(`anomaly_threshold: ${s.anomalyThreshold}`);
   lines.push(`exclusions: ${hasExclusions}`);
   if (s.eventsWebhook !== undefined) lines.push(`events_webhook_secret: ${plain(s.eventsWebhook)}`);
+  const st = s.staged;
+  if (st !== undefined) {
+    if (st.mode !== undefined) lines.push(`staged_mode: ${st.mode}`);
+    if (st.paranoiaLevel !== undefined) lines.push(`staged_paranoia_level: ${st.paranoiaLevel}`);
+    if (st.anomalyThreshold !== undefined) lines.push(`staged_anomaly_threshold: ${st.anomalyThreshold}`);
+    if (st.exclusions !== undefined) lines.push(`staged_exclusions: ${hasStagedExclusions}`);
+    if (st.sampleRate !== undefined) lines.push(`staged_sample_rate: ${st.sampleRate}`);
+  }
   return lines.join('\n') + '\n';
 }
 
 /** The whole ConfigMap object as the controller writes it. */
-export function renderSettingsConfigMap(namespace: string, s: WafSettings, exclusions: string): ConfigMapLike & { apiVersion: string; kind: string } {
+export function renderSettingsConfigMap(
+  namespace: string,
+  s: WafSettings,
+  exclusions: string,
+  stagedExclusions = '',
+): ConfigMapLike & { apiVersion: string; kind: string } {
+  const data: Record<string, string> = {
+    [SETTINGS_FILE]: renderSettingsYaml(namespace, s, exclusions !== '', stagedExclusions !== ''),
+    [EXCLUSIONS_FILE]: exclusions,
+  };
+  // Only when staged exclusions are configured: existing ConfigMaps keep their exact data.
+  if (s.staged?.exclusions !== undefined) data[STAGED_EXCLUSIONS_FILE] = stagedExclusions;
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: SETTINGS_CONFIGMAP, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
-    data: {
-      [SETTINGS_FILE]: renderSettingsYaml(namespace, s, exclusions !== ''),
-      [EXCLUSIONS_FILE]: exclusions,
-    },
+    data,
   };
 }
 
@@ -87,6 +104,12 @@ export function parseRenderedSettings(text: string): WafSettings | null {
   const s: WafSettings = { waf: r.waf, mode: r.mode, paranoiaLevel: r.paranoia_level };
   if (typeof r.anomaly_threshold === 'number') s.anomalyThreshold = r.anomaly_threshold;
   if (typeof r.events_webhook_secret === 'string') s.eventsWebhook = r.events_webhook_secret;
+  const staged: NonNullable<WafSettings['staged']> = {};
+  if (r.staged_mode === 'block' || r.staged_mode === 'detect') staged.mode = r.staged_mode;
+  if (typeof r.staged_paranoia_level === 'number' && r.staged_paranoia_level >= 1 && r.staged_paranoia_level <= 4) staged.paranoiaLevel = r.staged_paranoia_level;
+  if (typeof r.staged_anomaly_threshold === 'number') staged.anomalyThreshold = r.staged_anomaly_threshold;
+  if (typeof r.staged_sample_rate === 'number' && r.staged_sample_rate > 0 && r.staged_sample_rate <= 1) staged.sampleRate = r.staged_sample_rate;
+  if (Object.keys(staged).length > 0) s.staged = staged;
   return s;
 }
 

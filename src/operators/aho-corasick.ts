@@ -168,7 +168,10 @@ export class AhoCorasick {
     let s = ROOT;
     for (let i = 0; i < input.length; i++) {
       const c = input.charCodeAt(i);
-      if (c > 0xff) return -1;
+      if (c > 0xff) {
+        for (let k = 0; k < n; k++) seen[found[k]!] = 0; // leave the scratch clean for the next scan
+        return -1;
+      }
       s = s === ROOT ? this.rootNext[fold[c]!]! : this.step(s, fold[c]!);
       // Walk the outputs along the fail chain; stop at a phrase already seen (its suffixes were too).
       for (let p = output[s]!; p !== NONE && seen[p] === 0; p = output[this.fail[this.phraseState[p]!]!]!) {

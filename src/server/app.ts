@@ -14,6 +14,7 @@ import type { EngineSource } from './engine-provider.js';
 import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
 import { HealthService } from './health.js';
 import { Metrics } from './metrics.js';
+import { ShadowEvaluator, StagedMetrics } from './shadow.js';
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
@@ -119,6 +120,13 @@ export async function startApp(options: AppOptions): Promise<App> {
       events,
       eventsLogged: events !== null && config.events?.log === true,
       ...(config.admission !== undefined ? { admission: config.admission } : {}),
+      // Staged policies come with the reloadable engines (settings dir / pod settings).
+      afterCheck:
+        engines === null
+          ? null
+          : new ShadowEvaluator({ metrics: new StagedMetrics(metrics.registry), logger, events, busy: () => check !== null && check.admission.depth > 0 }).hook(
+              engines.source,
+            ),
     });
     grpcServer = await startGrpcServer(config.listen, { check, health });
   } catch (err) {

@@ -48,7 +48,14 @@ export interface CheckServiceOptions {
   eventsLogged?: boolean;
   /** Queueing, deadlines, shedding and max_check_ms (admission.ts); default DEFAULT_ADMISSION. */
   admission?: AdmissionConfig;
+  /**
+   * Told every evaluated check and its verdict (staged policies, shadow.ts). Must be O(1) and
+   * defer any work: it runs before the answer is handed to gRPC.
+   */
+  afterCheck?: AfterCheck | null;
 }
+
+export type AfterCheck = (context: CheckContext, request: HttpRequest, verdict: Verdict) => void;
 
 /** A received Check call waiting in the admission queue. */
 interface QueuedCheck {
@@ -147,10 +154,12 @@ export class CheckService {
   private readonly invalidLog: RateLimitedLog;
   readonly admission: AdmissionQueue<QueuedCheck>;
   private readonly throttle = new LogThrottle();
+  private readonly afterCheck: AfterCheck | null;
 
   constructor(options: CheckServiceOptions) {
     this.invalidLog = new RateLimitedLog(options.logger, 'invalid_request', 'malformed CheckRequest');
     this.events = options.events ?? null;
+    this.afterCheck = options.afterCheck ?? null;
     this.eventsLogged = this.events !== null && (options.eventsLogged ?? false);
     this.waf = options.waf;
     this.engines = options.engines ?? null;
@@ -263,6 +272,7 @@ export class CheckService {
       if (this.events !== null && verdict.matches.length > 0) {
         this.events.enqueue({ timeMs: Date.now(), verdict, context, method: request.method, uri: request.uri, protocol: request.protocol });
       }
+      if (this.afterCheck !== null) this.afterCheck(context, request, verdict);
       this.metrics.observeDuration((performance.now() - started) / 1000);
       return { response };
     } catch (err) {

@@ -7,8 +7,16 @@
 // spiffe://<trust-domain>/ns/<NAME>/sa/<SA> (destination first: the workload receiving the
 // request is the destination; then source); unknown namespaces get the base engine.
 import type { EngineMode, HttpRequest, Verdict } from '../engine/api.js';
+import type { StagedDescription } from '../settings/staged.js';
 import type { CheckContext } from './check-mapper.js';
 import type { WafLike } from './check-service.js';
+
+/** A staged policy's compiled engine (src/settings/staged.ts), evaluated in shadow only. */
+export interface StagedEngine {
+  readonly engine: WafLike;
+  readonly sampleRate: number;
+  readonly staged: StagedDescription;
+}
 
 export interface EngineTable {
   /** Sidecar layout: `base` answers everything. */
@@ -17,11 +25,16 @@ export interface EngineTable {
   readonly base: WafLike;
   /** Gateway layout: namespace → engine (namespaces with equal settings share one object). */
   readonly byNamespace: ReadonlyMap<string, WafLike>;
+  /** Staged policies: of `base`, and per namespace in the gateway layout. Absent = none. */
+  readonly stagedBase?: StagedEngine | null;
+  readonly stagedByNamespace?: ReadonlyMap<string, StagedEngine>;
 }
 
 /** What the check service asks for the engine of one check. */
 export interface EngineSource {
   engineFor(context: CheckContext): WafLike;
+  /** The staged policy for the check's namespace, null when none is staged. */
+  stagedFor?(context: CheckContext): StagedEngine | null;
 }
 
 const NS_SEGMENT = '/ns/';
@@ -65,6 +78,15 @@ export class EngineProvider implements EngineSource {
     if (!t.multi || t.byNamespace.size === 0) return t.base;
     const ns = namespaceOf(context);
     return (ns === null ? undefined : t.byNamespace.get(ns)) ?? t.base;
+  }
+
+  stagedFor(context: CheckContext): StagedEngine | null {
+    const t = this.current;
+    if (!t.multi) return t.stagedBase ?? null;
+    const ns = t.byNamespace.size === 0 ? null : namespaceOf(context);
+    // A namespace with its own settings but nothing staged has no staged policy (not the base's).
+    if (ns !== null && t.byNamespace.has(ns)) return t.stagedByNamespace?.get(ns) ?? null;
+    return t.stagedBase ?? null;
   }
 
   /** A WafLike that always delegates to the current base engine (for code that holds one engine). */

@@ -16,10 +16,11 @@ import { isCrsDirectory, readRulesEntry } from '../engine/crs-layout.js';
 import { SecLangError, type Directive } from '../seclang/ast.js';
 import type { SlicedCompileStats } from '../engine/waf.js';
 import { describeSettings, resolveSettings, settingsKey, type EffectiveSettings, type SettingsDefaults } from '../settings/effective.js';
-import { readSettingsDir, type SettingsSnapshot } from '../settings/settings-dir.js';
+import { readSettingsDir, type NamespaceSource, type SettingsSnapshot } from '../settings/settings-dir.js';
+import { resolveStaged } from '../settings/staged.js';
 import type { SettingsValues } from '../settings/values.js';
 import { buildEngine } from './engine-builder.js';
-import { EngineProvider, type EngineSource, type EngineTable } from './engine-provider.js';
+import { EngineProvider, type EngineSource, type EngineTable, type StagedEngine } from './engine-provider.js';
 import { contentFingerprint, DirWatchSet, statFingerprint } from './change-watch.js';
 import type { WafLike } from './check-service.js';
 import type { Metrics } from './metrics.js';
@@ -56,6 +57,8 @@ export interface ReloaderOptions {
   regexFallbackRuleIds?: ReadonlySet<number>;
   /** Engine acceleration (config engine.acceleration; default true). */
   acceleration?: boolean;
+  /** Sidewall detection layer in CRS directory mode (config sidewall_layer; default true). */
+  sidewallLayer?: boolean;
   logger: Logger;
   metrics: Metrics;
   pollMs?: number;
@@ -123,7 +126,7 @@ export class EngineReloader {
   static async start(options: ReloaderOptions): Promise<EngineReloader> {
     const started = performance.now();
     // Throws SecLangError naming file:line.
-    const base = readRulesEntry(options.rulesFile, (m) => options.logger.warn({ rules: options.rulesFile }, m));
+    const base = readRulesEntry(options.rulesFile, (m) => options.logger.warn({ rules: options.rulesFile }, m), { sidewallLayer: options.sidewallLayer });
     const none: WafLike = { evaluate: () => { throw new Error('no engine loaded'); }, mode: 'off', ruleCount: 0 };
     const r = new EngineReloader(options, base, { multi: false, base: none, byNamespace: new Map() });
     r.attempted = {
@@ -250,7 +253,7 @@ export class EngineReloader {
     let baseChanged = false;
     if (force || rulesFp !== this.loadedRulesFp) {
       try {
-        base = readRulesEntry(this.options.rulesFile, (m) => this.warnOnce(m));
+        base = readRulesEntry(this.options.rulesFile, (m) => this.warnOnce(m), { sidewallLayer: this.options.sidewallLayer });
         baseChanged = true;
       } catch (err) {
         return this.reject(reason, started, [`rules: ${firstLine(err)}`]);
@@ -344,24 +347,49 @@ export class EngineReloader {
       return compile(baseSettings);
     };
 
+    /**
+     * The staged engine (shadow only, src/settings/staged.ts) beside settings that applied; a
+     * staged policy that fails to compile is reported and leaves only the enforced engine.
+     */
+    const stagedEngine = async (name: string, enforced: EffectiveSettings, source: NamespaceSource | null): Promise<StagedEngine | null> => {
+      const policy = resolveStaged(enforced, source?.settings ?? null, pod, source?.stagedExclusions ?? null);
+      if (policy === null) return null;
+      try {
+        return { engine: await compile(policy.settings), sampleRate: policy.sampleRate, staged: policy.staged };
+      } catch (err) {
+        if (err instanceof BaseRulesetError) throw err;
+        errors.push(`staged policy${name ? ' of ' + name : ''}: ${firstLine(err)}`);
+        return null;
+      }
+    };
+
     let table: EngineTable;
     let snapshot: SettingsSnapshot | null = null;
     try {
       snapshot = settingsDir === null ? null : readSettingsDir(settingsDir);
       if (snapshot === null) {
-        table = { multi: false, base: await compile(baseSettings), byNamespace: new Map() };
+        const base = await compile(baseSettings);
+        table = { multi: false, base, byNamespace: new Map(), stagedBase: await stagedEngine('', baseSettings, null) };
       } else if (snapshot.layout === 'single') {
         const e = snapshot.entry;
         const settings = e.ok ? resolveSettings(defaults, e.value.settings, pod, e.value.exclusions) : null;
-        table = { multi: false, base: await namespaceEngine('', settings, e.ok ? null : e.error), byNamespace: new Map() };
+        const engine = await namespaceEngine('', settings, e.ok ? null : e.error);
+        const applied1 = applied.get('');
+        const stagedBase = e.ok && applied1?.settings === settings ? await stagedEngine('', settings!, e.value) : null;
+        table = { multi: false, base: engine, byNamespace: new Map(), stagedBase };
       } else {
         const byNamespace = new Map<string, WafLike>();
+        const stagedByNamespace = new Map<string, StagedEngine>();
         const baseEngine = await compile(baseSettings);
         for (const [name, e] of snapshot.namespaces) {
           const settings = e.ok ? resolveSettings(defaults, e.value.settings, pod, e.value.exclusions) : null;
           byNamespace.set(name, await namespaceEngine(name, settings, e.ok ? null : e.error));
+          if (e.ok && applied.get(name)?.settings === settings) {
+            const staged = await stagedEngine(name, settings!, e.value);
+            if (staged !== null) stagedByNamespace.set(name, staged);
+          }
         }
-        table = { multi: true, base: baseEngine, byNamespace };
+        table = { multi: true, base: baseEngine, byNamespace, stagedBase: await stagedEngine('', baseSettings, null), stagedByNamespace };
       }
     } catch (err) {
       if (!(err instanceof BaseRulesetError)) throw err;

@@ -12,12 +12,15 @@ import { SettingsError } from './values.js';
 
 export const SETTINGS_FILE = 'settings.yaml';
 export const EXCLUSIONS_FILE = 'exclusions.conf';
+export const STAGED_EXCLUSIONS_FILE = 'staged-exclusions.conf';
 
 export interface NamespaceSource {
   /** The directory name (gateway layout) or the file's namespace key (sidecar layout). */
   namespace: string | null;
   settings: NamespaceSettings;
   exclusions: ExclusionRules | null;
+  /** The staged policy's exclusion rules (staged_exclusions: true). */
+  stagedExclusions: ExclusionRules | null;
 }
 
 export type Loaded<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -58,14 +61,16 @@ export function readNamespaceDir(dir: string, directoryNamespace: string | null)
   if (directoryNamespace !== null && settings.namespace !== null && settings.namespace !== directoryNamespace) {
     throw new SettingsError(`settings ${file}: namespace: ${JSON.stringify(settings.namespace)} does not match its directory ${JSON.stringify(directoryNamespace)}`);
   }
-  let exclusions: ExclusionRules | null = null;
-  if (settings.exclusions) {
-    const exFile = join(dir, EXCLUSIONS_FILE);
-    if (!isFile(exFile)) throw new SettingsError(`settings ${file}: exclusions: true but ${exFile} does not exist`);
+  const rulesFile = (flag: boolean, key: string, name: string): ExclusionRules | null => {
+    if (!flag) return null;
+    const exFile = join(dir, name);
+    if (!isFile(exFile)) throw new SettingsError(`settings ${file}: ${key}: true but ${exFile} does not exist`);
     // SecLang files are byte strings (one char per byte), as the rule reader reads them.
-    exclusions = { text: readText(exFile, 'latin1'), file: exFile };
-  }
-  return { namespace: directoryNamespace ?? settings.namespace, settings, exclusions };
+    return { text: readText(exFile, 'latin1'), file: exFile };
+  };
+  const exclusions = rulesFile(settings.exclusions, 'exclusions', EXCLUSIONS_FILE);
+  const stagedExclusions = rulesFile(settings.stagedExclusions, 'staged_exclusions', STAGED_EXCLUSIONS_FILE);
+  return { namespace: directoryNamespace ?? settings.namespace, settings, exclusions, stagedExclusions };
 }
 
 function load(dir: string, namespace: string | null): Loaded<NamespaceSource> {

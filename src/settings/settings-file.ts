@@ -8,13 +8,18 @@
 //   anomaly_threshold: 5    # omitted = ruleset default
 //   exclusions: true        # exclusions.conf beside this file holds SecLang exclusion rules
 //   events_webhook_secret: name   # informational
+//   staged_mode: block      # staged policy (evaluated in shadow, never enforced; src/settings/staged.ts)
+//   staged_paranoia_level: 2
+//   staged_anomaly_threshold: 5
+//   staged_exclusions: true # staged-exclusions.conf beside this file replaces exclusions.conf when staged
+//   staged_sample_rate: 0.1 # fraction of requests shadowed (default 0.1)
 //
 // Unknown keys are errors (a typo must not silently weaken protection); so is any version but 1.
 import { parseYamlText } from '../config/yaml-input.js';
 import { applyValue, describe, SettingsError, type Fail, type SettingsValues, VALUE_KEYS } from './values.js';
 
 export const SETTINGS_VERSION = 1;
-const KEYS = ['version', 'namespace', ...VALUE_KEYS, 'exclusions', 'events_webhook_secret'] as const;
+const KEYS = ['version', 'namespace', ...VALUE_KEYS, 'exclusions', 'staged_exclusions', 'events_webhook_secret'] as const;
 /** Kubernetes namespace names are DNS labels. */
 const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -22,6 +27,8 @@ export interface NamespaceSettings extends SettingsValues {
   namespace: string | null;
   /** Whether exclusions.conf holds the namespace's exclusion rules. */
   exclusions: boolean;
+  /** Whether staged-exclusions.conf holds the staged policy's exclusion rules. */
+  stagedExclusions: boolean;
   eventsWebhookSecret: string | null;
 }
 
@@ -45,7 +52,7 @@ export function parseSettingsText(text: string, label: string): NamespaceSetting
   if (map.version !== SETTINGS_VERSION) {
     fail('version', map.version === undefined ? `missing (expected ${SETTINGS_VERSION})` : `must be ${SETTINGS_VERSION} (got ${describe(map.version)})`);
   }
-  const out: NamespaceSettings = { namespace: null, exclusions: false, eventsWebhookSecret: null };
+  const out: NamespaceSettings = { namespace: null, exclusions: false, stagedExclusions: false, eventsWebhookSecret: null };
   for (const key of VALUE_KEYS) if (map[key] !== undefined) applyValue(out, key, map[key], fail);
   if (map.namespace !== undefined) {
     if (typeof map.namespace !== 'string' || !isNamespaceName(map.namespace)) {
@@ -56,6 +63,10 @@ export function parseSettingsText(text: string, label: string): NamespaceSetting
   if (map.exclusions !== undefined) {
     if (typeof map.exclusions !== 'boolean') fail('exclusions', `must be true or false (got ${describe(map.exclusions)})`);
     out.exclusions = map.exclusions as boolean;
+  }
+  if (map.staged_exclusions !== undefined) {
+    if (typeof map.staged_exclusions !== 'boolean') fail('staged_exclusions', `must be true or false (got ${describe(map.staged_exclusions)})`);
+    out.stagedExclusions = map.staged_exclusions as boolean;
   }
   if (map.events_webhook_secret !== undefined && map.events_webhook_secret !== null) {
     if (typeof map.events_webhook_secret !== 'string') {

@@ -17,6 +17,12 @@ export interface SettingsValues {
   mode?: SettingsMode;
   paranoiaLevel?: number;
   anomalyThreshold?: number;
+  /** Staged policy (src/settings/staged.ts): evaluated in shadow, never enforced. */
+  stagedMode?: SettingsMode;
+  stagedParanoiaLevel?: number;
+  stagedAnomalyThreshold?: number;
+  /** Fraction of requests the staged policy is evaluated on, 0 < r <= 1. */
+  stagedSampleRate?: number;
 }
 
 /** A settings problem; the message names the file (or flag) and the key. */
@@ -60,9 +66,37 @@ export function applyValue(out: SettingsValues, key: string, value: unknown, fai
     case 'anomaly_threshold':
       out.anomalyThreshold = checkInteger(value, 1, MAX_ANOMALY_THRESHOLD, key, fail);
       return true;
+    case 'staged_mode':
+      out.stagedMode = checkOneOf(value, SETTINGS_MODES, key, fail);
+      return true;
+    case 'staged_paranoia_level':
+      out.stagedParanoiaLevel = checkInteger(value, 1, MAX_PARANOIA_LEVEL, key, fail);
+      return true;
+    case 'staged_anomaly_threshold':
+      out.stagedAnomalyThreshold = checkInteger(value, 1, MAX_ANOMALY_THRESHOLD, key, fail);
+      return true;
+    case 'staged_sample_rate':
+      out.stagedSampleRate = checkSampleRate(value, key, fail);
+      return true;
     default:
       return false;
   }
 }
 
-export const VALUE_KEYS = ['waf', 'mode', 'paranoia_level', 'anomaly_threshold'] as const;
+export function checkSampleRate(value: unknown, key: string, fail: Fail): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    fail(key, `must be a number greater than 0 and at most 1 (got ${describe(value)})`);
+  }
+  return value as number;
+}
+
+export const VALUE_KEYS = [
+  'waf',
+  'mode',
+  'paranoia_level',
+  'anomaly_threshold',
+  'staged_mode',
+  'staged_paranoia_level',
+  'staged_anomaly_threshold',
+  'staged_sample_rate',
+] as const;

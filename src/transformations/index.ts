@@ -17,6 +17,7 @@ import { normalizePath, normalizePathWin } from './path.js';
 import { phpArgsNames } from './php-args-names.js';
 import { urlDecode, urlDecodeUni, urlEncode } from './url.js';
 import { utf8toUnicode } from './utf8-to-unicode.js';
+import { decodeEmbedded } from './decode-embedded.js';
 import { compressWhitespace, removeWhitespace, trim, trimLeft, trimRight } from './whitespace.js';
 
 export type { Transformation } from './types.js';
@@ -83,5 +84,6 @@ const builtins: Array<[string, Transformation]> = [
   ['urlDecodeUni', urlDecodeUni],
   ['urlEncode', urlEncode],
   ['utf8toUnicode', utf8toUnicode],
+  ['decodeEmbedded', decodeEmbedded], // Sidewall's own (decode-embedded.ts)
 ];
 for (const [name, fn] of builtins) registerTransformation(name, fn);

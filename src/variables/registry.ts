@@ -3,6 +3,7 @@
 // request mapper and body processors; only derived collections (ARGS, *_NAMES, TX) need code.
 import type { KV, VariableDef } from './types.js';
 import type { Transaction } from '../engine/transaction.js';
+import { readCustomHeaders, readDecodedValues, readPathSegments, readXmlDtd } from './sidewall.js';
 
 type Reader = (tx: Transaction) => readonly KV[];
 
@@ -51,6 +52,11 @@ define('ARGS', true, (tx) => tx.args());
 define('ARGS_NAMES', true, (tx) => tx.names('ARGS'));
 define('ARGS_GET_NAMES', true, (tx) => tx.names('ARGS_GET'));
 define('ARGS_POST_NAMES', true, (tx) => tx.names('ARGS_POST'));
+// Sidewall's own (sidewall.ts): used by rules/sidewall-layer.
+define('CUSTOM_HEADERS', true, readCustomHeaders);
+define('PATH_SEGMENTS', true, readPathSegments);
+define('XML_DTD', true, readXmlDtd);
+define('DECODED_VALUES', true, readDecodedValues);
 define('TX', true, (tx) => tx.txEntries(), true);
 define('MATCHED_VARS', true, (tx) => tx.matchedVars, true);
 define('MATCHED_VARS_NAMES', true, (tx) => tx.matchedVarsNames, true);

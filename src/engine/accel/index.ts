@@ -18,20 +18,21 @@ export interface AccelerationStats {
 }
 
 export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): AccelerationStats {
+  const links = [...ruleLinks(heads)]; // walked twice below: an iterator argument would be spent after the first pass
   const candidates: Rule[] = [];
-  for (const r of ruleLinks(heads)) {
+  for (const r of links) {
     r.prefilter = null;
     if (r.operator.prefilterPattern !== undefined) candidates.push(r);
   }
   const stats: AccelerationStats = {
     enabled,
     candidates: candidates.length,
-    literal: { groups: 0, rules: 0, literals: 0 },
+    literal: { groups: 0, rules: 0, literals: 0, plainRules: 0 },
     regexSets: { groups: 0, rules: 0 },
   };
   if (!enabled) return stats;
   const wrapped = new Map<KeyMatcher, KeyMatcher>();
-  for (const r of ruleLinks(heads)) memoizeKeyMatchers(r, wrapped);
+  for (const r of links) memoizeKeyMatchers(r, wrapped);
   const { rest, stats: literal } = buildLiteralPrefilters(candidates, 0);
   stats.literal = literal;
   stats.regexSets = buildRegexSets(rest, literal.groups);

@@ -9,11 +9,13 @@ import { parseRegex, UnsupportedSyntax, type Node } from './regex-syntax.js';
 /** Largest set of exact strings kept for a node (bounds cross products). */
 const MAX_EXACT = 64;
 /** Largest class enumerated as single characters. */
-const MAX_CLASS_CHARS = 12;
+const MAX_CLASS_CHARS = 16;
 /** Largest literal set we accept as a condition (beyond that the rule is not worth filtering). */
 const MAX_REQUIRED = 4000;
 
 interface Info {
+  /** The node matches no string at all (only under an alphabet restriction). */
+  never?: true;
   /** Every string the node can match (folded), when finite and small; else null. */
   exact: Set<string> | null;
   /** Literals one of which every match contains (none empty), or null when unknown. */
@@ -25,14 +27,42 @@ interface Info {
  * condition could be derived.
  */
 export function requiredLiterals(pattern: string): string[] | null {
+  return literalConditions(pattern).any;
+}
+
+export interface LiteralConditions {
+  /** Required literals for any value; null = no condition. */
+  any: string[] | null;
+  /**
+   * Required literals for values made of bytes outside `excluded` only (and no char above 0xff);
+   * [] = the pattern cannot match such a value at all; null = nothing sharper than `any`.
+   */
+  plain: string[] | null;
+}
+
+/**
+ * The literal conditions of an RE2 pattern (as compiled with flags 's'): for every value, and,
+ * when `excluded` is given, for values without any of the excluded bytes (see rare-bytes.ts).
+ */
+export function literalConditions(pattern: string, excluded: Uint8Array | null = null): LiteralConditions {
   let node: Node;
   try {
     node = parseRegex(pattern);
   } catch (e) {
-    if (e instanceof UnsupportedSyntax) return null;
+    if (e instanceof UnsupportedSyntax) return { any: null, plain: null };
     throw e;
   }
-  const set = best(analyse(node));
+  const any = condition(analyse(node, null));
+  if (excluded === null) return { any, plain: null };
+  const info = analyse(node, excluded);
+  if (info.never === true) return { any, plain: [] };
+  const plain = condition(info);
+  if (plain === null || (any !== null && !better(new Set(plain), new Set(any)))) return { any, plain: null };
+  return { any, plain };
+}
+
+function condition(info: Info): string[] | null {
+  const set = best(info);
   if (set === null || set.size > MAX_REQUIRED) return null;
   return [...minimal(set)];
 }
@@ -46,36 +76,72 @@ function minimal(set: Set<string>): Set<string> {
 }
 
 const NOTHING: Info = { exact: null, required: null };
+const NEVER: Info = { never: true, exact: null, required: null };
 
-function analyse(node: Node): Info {
+/**
+ * `excluded`: analyse the pattern as if values held none of these bytes and no char above 0xff
+ * (a set left without characters then matches nothing); null = any value.
+ */
+function analyse(node: Node, excluded: Uint8Array | null): Info {
   switch (node.kind) {
     case 'empty':
       return { exact: new Set(['']), required: null };
     case 'any':
       return NOTHING;
     case 'set':
-      return { exact: setChars(node), required: null };
-    case 'concat':
-      return concat(node.items.map(analyse));
-    case 'alt':
-      return alternation(node.items.map(analyse));
-    case 'repeat':
-      return repeat(analyse(node.item), node.min, node.max);
+      if (excluded !== null && isEmptyWithout(node, excluded)) return NEVER;
+      return { exact: setChars(node, excluded), required: null };
+    case 'concat': {
+      const items = node.items.map((n) => analyse(n, excluded));
+      return items.some((i) => i.never === true) ? NEVER : concat(items);
+    }
+    case 'alt': {
+      const items = node.items.map((n) => analyse(n, excluded)).filter((i) => i.never !== true);
+      return items.length === 0 ? NEVER : alternation(items);
+    }
+    case 'repeat': {
+      const item = analyse(node.item, excluded);
+      if (item.never === true) return node.min === 0 ? { exact: new Set(['']), required: null } : NEVER;
+      return repeat(item, node.min, node.max);
+    }
   }
 }
 
+/** Whether a set has no character left once `excluded` bytes (and every char above 0xff) are gone. */
+function isEmptyWithout(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array): boolean {
+  for (let c = 0; c < 256; c++) {
+    if (!node.chars[c] || excluded[c]) continue;
+    // Under (?i) a letter also matches its other case; excluded bytes are never letters, but be exact.
+    return false;
+  }
+  if (node.fold) {
+    for (let c = 0x41; c <= 0x7a; c++) {
+      if (!node.chars[c]) continue;
+      const other = c <= 0x5a ? c | 0x20 : c & ~0x20;
+      if (!excluded[other]) return false;
+    }
+  }
+  return true;
+}
+
 /** The characters of a one-character set as folded strings, or null when not enumerable as ASCII. */
-function setChars(node: Extract<Node, { kind: 'set' }>): Set<string> | null {
-  if (node.wide) return null;
+function setChars(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array | null): Set<string> | null {
+  if (node.wide && excluded === null) return null; // (under a restriction, chars above 0xff do not occur)
   const out = new Set<string>();
   for (let c = 0; c < 256; c++) {
     if (!node.chars[c]) continue;
+    // An excluded byte cannot occur; under (?i) a letter still matches its other case, so keep letters.
+    if (excluded !== null && excluded[c] && !(node.fold && isLetter(c))) continue;
     // Above 0x7f only without (?i): the automaton folds ASCII only, RE2 folds more (é/É).
     if (c >= 0x80 && node.fold) return null;
     out.add(String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
     if (out.size > MAX_CLASS_CHARS) return null;
   }
   return out.size === 0 ? null : out;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 function cross(a: Set<string>, b: Set<string>): Set<string> | null {
