@@ -96,8 +96,9 @@ export function testBootstrap(o: TestBootstrapOptions): Record<string, unknown> 
                     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
                     stat_prefix: 'ingress',
                     codec_type: 'AUTO',
-                    // The client's x-request-id is the id in Sidewall's verdict and event (Envoy
-                    // replaces an external one otherwise).
+                    // As the injector's bootstrap: the client's x-request-id is the id in
+                    // Sidewall's verdict and event (with use_remote_address Envoy replaces it otherwise).
+                    use_remote_address: true,
                     preserve_external_request_id: true,
                     ...(o.acceptHttp10 ? { http_protocol_options: { accept_http_10: true } } : {}),
                     ...(o.accessLog === false

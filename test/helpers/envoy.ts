@@ -67,7 +67,8 @@ export async function launchEnvoy(o: LaunchOptions): Promise<EnvoyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sidewall-envoy-'));
   const config = join(dir, 'envoy.yaml');
   writeFileSync(config, JSON.stringify(o.bootstrap, null, 1));
-  const args = ['-c', config, '--disable-hot-restart', '--concurrency', '1', '-l', 'warning', ...(o.extraArgs ?? [])];
+  // Access log lines are flushed every 50 ms (default 10 s) so tests see them promptly.
+  const args = ['-c', config, '--disable-hot-restart', '--concurrency', '1', '-l', 'warning', '--file-flush-interval-msec', '50', ...(o.extraArgs ?? [])];
   const child = o.netns
     ? spawn('ip', ['netns', 'exec', o.netns, bin.path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(bin.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
