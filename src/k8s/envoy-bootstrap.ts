@@ -118,6 +118,10 @@ function appChain(port: number, o: BootstrapOptions): unknown {
           stat_prefix: `inbound_${port}`,
           codec_type: 'AUTO',
           use_remote_address: true,
+          // With use_remote_address, Envoy 1.36 treats every client as external and replaces its
+          // x-request-id; keep it so the id a client (or an edge proxy) sent is the one in the
+          // verdict, the deny body and the security event (found by test/envoy/integration.test.ts).
+          preserve_external_request_id: true,
           access_log: accessLog(),
           route_config: {
             name: `inbound_${port}`,
