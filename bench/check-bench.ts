@@ -17,12 +17,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, sharedPath } from '../test/helpers/shared.js';
-import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject } from '../test/crs/check-request.js';
-import { writeEntryConf } from '../test/crs/crs-config.js';
-import { envoyProcess } from '../test/crs/envoy-http1.js';
-import { CheckClient, type CheckResult } from '../test/crs/grpc-check.js';
-import { processCpuSeconds, startServer } from '../test/crs/server-process.js';
+import { REPO_ROOT, sharedPath } from './lib/shared.js';
+import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject } from './lib/check-request.js';
+import { writeEntryConf } from './lib/crs-config.js';
+import { envoyProcess } from './lib/envoy-http1.js';
+import { CheckClient, type CheckResult } from './lib/grpc-check.js';
+import { processCpuSeconds, startServer } from './lib/server-process.js';
 import { percentile, runTrivialServer } from './grpc-trivial.js';
 
 // ---- scenarios ----

@@ -21,10 +21,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { sharedPath, REPO_ROOT } from '../test/helpers/shared.js';
-import { writeEntryConf } from '../test/crs/crs-config.js';
-import { CheckClient } from '../test/crs/grpc-check.js';
-import { processCpuSeconds, startServer, type RunningServer } from '../test/crs/server-process.js';
+import { sharedPath, REPO_ROOT } from './lib/shared.js';
+import { writeEntryConf } from './lib/crs-config.js';
+import { CheckClient } from './lib/grpc-check.js';
+import { processCpuSeconds, startServer, type RunningServer } from './lib/server-process.js';
 import { drive, scenarioCheckRequest, scenarios } from './check-bench.js';
 
 interface Run {

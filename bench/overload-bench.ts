@@ -15,12 +15,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { drive, scenarioCheckRequest, scenarios } from './check-bench.js';
-import { REPO_ROOT, sharedPath } from '../test/helpers/shared.js';
-import { buildCheckRequest, DEFAULT_CHECK_OPTIONS } from '../test/crs/check-request.js';
-import { writeEntryConf } from '../test/crs/crs-config.js';
-import { envoyProcess } from '../test/crs/envoy-http1.js';
-import { CheckClient, structToJs } from '../test/crs/grpc-check.js';
-import { httpGet, startServer, type RunningServer } from '../test/crs/server-process.js';
+import { REPO_ROOT, sharedPath } from './lib/shared.js';
+import { buildCheckRequest, DEFAULT_CHECK_OPTIONS } from './lib/check-request.js';
+import { writeEntryConf } from './lib/crs-config.js';
+import { envoyProcess } from './lib/envoy-http1.js';
+import { CheckClient, structToJs } from './lib/grpc-check.js';
+import { httpGet, startServer, type RunningServer } from './lib/server-process.js';
 
 interface OverloadRun {
   offeredPerSecond: number;

@@ -11,8 +11,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { readDirectives } from '../src/seclang/reader.js';
 import { Waf, type SlicedCompileStats } from '../src/engine/waf.js';
-import { writeEntryConf } from '../test/crs/crs-config.js';
-import { sharedPath } from '../test/helpers/shared.js';
+import { writeEntryConf } from './lib/crs-config.js';
+import { sharedPath } from './lib/shared.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'slice-ms': { type: 'string', default: '8' } } });
 const runs = Number(values.runs);

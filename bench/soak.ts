@@ -10,10 +10,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scenarioCheckRequest, scenarios } from './check-bench.js';
-import { REPO_ROOT, sharedPath } from '../test/helpers/shared.js';
-import { writeEntryConf } from '../test/crs/crs-config.js';
-import { CheckClient } from '../test/crs/grpc-check.js';
-import { startServer } from '../test/crs/server-process.js';
+import { REPO_ROOT, sharedPath } from './lib/shared.js';
+import { writeEntryConf } from './lib/crs-config.js';
+import { CheckClient } from './lib/grpc-check.js';
+import { startServer } from './lib/server-process.js';
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

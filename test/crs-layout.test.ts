@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { CheckClient, type RequestSpec } from './helpers/check-client.js';
 import { engineAvailable, makeTempDir, cleanupDir, startServer, type ServerProcess } from './helpers/server-process.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 
 const CRS = sharedPath('crs');
 

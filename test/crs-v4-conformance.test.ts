@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { runCrs } from './crs/run-crs.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 
 /** Issue #5: at least 99.5% of applicable stages. */
 const MIN_PASS_RATE = 99.5;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Waf } from '../src/engine/waf.js';
 import type { EngineMode, HttpRequest, Verdict } from '../src/engine/api.js';
 import { getBodyProcessor } from '../src/bodyprocessors/index.js';
-import { REPO_ROOT } from './helpers/shared.js';
+import { REPO_ROOT } from '../bench/lib/shared.js';
 
 const RULES_DIR = join(REPO_ROOT, 'rules');
 const MAIN = join(RULES_DIR, 'main.conf');

@@ -9,16 +9,16 @@ import { join } from 'node:path';
 import type { HttpRequest } from '../src/engine/api.js';
 import { mapCheckRequest, type CheckRequestMsg } from '../src/server/check-mapper.js';
 import { planStage, type ApplicablePlan } from './crs/convert.js';
-import { DEFAULT_CHECK_OPTIONS } from './crs/check-request.js';
-import { crs3EntryConfText, entryConfText } from './crs/crs-config.js';
-import { DEFAULT_ENVOY_OPTIONS } from './crs/envoy-http1.js';
-import { authorizationServiceDefinition } from './crs/grpc-check.js';
+import { DEFAULT_CHECK_OPTIONS } from '../bench/lib/check-request.js';
+import { crs3EntryConfText, entryConfText } from '../bench/lib/crs-config.js';
+import { DEFAULT_ENVOY_OPTIONS } from '../bench/lib/envoy-http1.js';
+import { authorizationServiceDefinition } from '../bench/lib/grpc-check.js';
 import { loadOverrides } from './crs/expectations.js';
 import { loadCorpus } from './crs/ftw-corpus.js';
 import { loadLegacyCorpus } from './crs/ftw-legacy.js';
 import { CRS3_REGEX_FALLBACK_RULE_IDS, DEBIAN_CRS3_RULES_DIR, DEBIAN_CRS3_SETUP } from './crs/run-crs.js';
 import { difference, enginePair } from './helpers/differential.js';
-import { REPO_ROOT, sharedPath } from './helpers/shared.js';
+import { REPO_ROOT, sharedPath } from '../bench/lib/shared.js';
 
 function stageRequests(corpus: ReturnType<typeof loadCorpus>, overridesFile: string): HttpRequest[] {
   const overrides = loadOverrides(join(REPO_ROOT, 'test', 'crs', overridesFile));

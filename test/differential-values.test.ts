@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { entryConfText } from './crs/crs-config.js';
+import { entryConfText } from '../bench/lib/crs-config.js';
 import { compare, difference, enginePair, requestWithValue } from './helpers/differential.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 import { loadValueCorpus, sample } from './helpers/value-corpus.js';
 
 const corpus = loadValueCorpus();

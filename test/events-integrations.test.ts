@@ -15,7 +15,7 @@ import { EVENTS_DEFAULTS, type WebhookConfig } from '../src/events/config.js';
 import { WebhookSink } from '../src/events/webhook-sink.js';
 import { Metrics } from '../src/server/metrics.js';
 import { detection, ruleMatch } from './helpers/events.js';
-import { REPO_ROOT } from './helpers/shared.js';
+import { REPO_ROOT } from '../bench/lib/shared.js';
 import { freePort } from './helpers/server-process.js';
 
 const INSTALL = 'GOFLAGS=-mod=mod go install github.com/prometheus/alertmanager/cmd/alertmanager@v0.28.1';

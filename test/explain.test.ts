@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Waf } from '../src/engine/waf.js';
 import { parseRawRequest } from '../src/explain/raw-request.js';
 import { requestFromCurl } from '../src/explain/curl-request.js';
-import { REPO_ROOT, sharedPath } from './helpers/shared.js';
+import { REPO_ROOT, sharedPath } from '../bench/lib/shared.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'sidewall-explain-'));

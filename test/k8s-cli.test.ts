@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { FakeKubeApi } from './helpers/k8s-fake-api.js';
 import { CLI_PATH, cleanupDir, freePort, makeTempDir, runCli, writeFiles } from './helpers/server-process.js';
-import { REPO_ROOT } from './helpers/shared.js';
+import { REPO_ROOT } from '../bench/lib/shared.js';
 
 function startController(args: string[]) {
   const child = spawn(process.execPath, [CLI_PATH, 'controller', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,7 +11,7 @@ import { resolveNamespacePolicy } from '../src/k8s/annotations.js';
 import { parseControllerArgs } from '../src/k8s/controller.js';
 import { bootstrapYaml, buildBootstrap, type BootstrapOptions } from '../src/k8s/envoy-bootstrap.js';
 import { defaultInjectorConfig, SOCKET_PATH } from '../src/k8s/injector-config.js';
-import { REPO_ROOT } from './helpers/shared.js';
+import { REPO_ROOT } from '../bench/lib/shared.js';
 
 const DEPLOY = join(REPO_ROOT, 'deploy');
 

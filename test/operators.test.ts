@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 import { detectSQLi, detectXSS } from '../src/libinjection/index.js';
 import { getOperatorFactory, operatorNames, registerOperator } from '../src/operators/index.js';
 import type { Operator, OperatorInit, OperatorTx } from '../src/operators/types.js';

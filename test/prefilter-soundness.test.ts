@@ -11,9 +11,9 @@ import type { Rule } from '../src/engine/rule.js';
 import { literalConditions, requiredLiterals } from '../src/engine/accel/required-literals.js';
 import { hasRareByte, RARE } from '../src/engine/accel/rare-bytes.js';
 import { ruleLinks } from '../src/engine/accel/prefilter-group.js';
-import { entryConfText } from './crs/crs-config.js';
+import { entryConfText } from '../bench/lib/crs-config.js';
 import { enginePair } from './helpers/differential.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 import { loadValueCorpus, sample } from './helpers/value-corpus.js';
 
 const NO_CAPTURE: OperatorTx = { captureEnabled: false, setCapture: () => {} };

@@ -23,7 +23,7 @@ import { buildEngine } from '../src/server/engine-builder.js';
 import type { WafLike } from '../src/server/check-service.js';
 import { detection } from './helpers/events.js';
 import { cleanupDir, makeTempDir, runCli } from './helpers/server-process.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 
 const CRS_DIR = sharedPath('crs');
 const haveCrs = existsSync(join(CRS_DIR, 'rules'));

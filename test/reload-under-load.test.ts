@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import { CheckClient, type CheckResult } from './helpers/check-client.js';
 import { cleanupDir, makeTempDir, startServer, type ServerProcess } from './helpers/server-process.js';
 import { fetchMetrics, metricValue, publishConfigMap } from './helpers/settings-dir.js';
-import { sharedPath } from './helpers/shared.js';
-import { writeEntryConf } from './crs/crs-config.js';
+import { sharedPath } from '../bench/lib/shared.js';
+import { writeEntryConf } from '../bench/lib/crs-config.js';
 import { DEFAULT_RULES_FILE } from '../src/config/paths.js';
 
 const SWAPS = 20;

@@ -19,7 +19,7 @@ import {
   type RuleSpec,
   type VariableSpec,
 } from '../src/seclang/index.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 
 const LOC = { file: 'test.conf', line: 7 };
 

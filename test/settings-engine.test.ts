@@ -13,9 +13,9 @@ import { resolveSettings, type EffectiveSettings } from '../src/settings/effecti
 import type { SettingsValues } from '../src/settings/values.js';
 import { buildEngine, DisabledEngine } from '../src/server/engine-builder.js';
 import type { WafLike } from '../src/server/check-service.js';
-import { writeEntryConf } from './crs/crs-config.js';
+import { writeEntryConf } from '../bench/lib/crs-config.js';
 import { cleanupDir, makeTempDir } from './helpers/server-process.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 
 function request(uri: string, headers: Array<[string, string]> = [['User-Agent', 'orders-client/1.0'], ['Accept', 'application/json']]): HttpRequest {
   return {

@@ -15,7 +15,7 @@ import { decodeEmbedded, decodedForms, DECODE_MAX_INPUT } from '../src/transform
 import { getVariable } from '../src/variables/registry.js';
 import { CheckClient } from './helpers/check-client.js';
 import { startServer, type ServerProcess } from './helpers/server-process.js';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 
 const CRS = sharedPath('crs');
 const haveCrs = existsSync(join(CRS, 'rules'));

@@ -9,14 +9,14 @@ import type { HttpRequest } from '../src/engine/api.js';
 import { Waf } from '../src/engine/waf.js';
 import { mapCheckRequest, type CheckRequestMsg } from '../src/server/check-mapper.js';
 import { planStage, type ApplicablePlan } from './crs/convert.js';
-import { DEFAULT_CHECK_OPTIONS } from './crs/check-request.js';
-import { entryConfText } from './crs/crs-config.js';
-import { DEFAULT_ENVOY_OPTIONS } from './crs/envoy-http1.js';
-import { authorizationServiceDefinition } from './crs/grpc-check.js';
+import { DEFAULT_CHECK_OPTIONS } from '../bench/lib/check-request.js';
+import { entryConfText } from '../bench/lib/crs-config.js';
+import { DEFAULT_ENVOY_OPTIONS } from '../bench/lib/envoy-http1.js';
+import { authorizationServiceDefinition } from '../bench/lib/grpc-check.js';
 import { loadOverrides } from './crs/expectations.js';
 import { loadCorpus } from './crs/ftw-corpus.js';
 import { requestWithValue } from './helpers/differential.js';
-import { REPO_ROOT, sharedPath } from './helpers/shared.js';
+import { REPO_ROOT, sharedPath } from '../bench/lib/shared.js';
 
 function request(uri: string, headers: Array<[string, string]> = [], body: string | null = null): HttpRequest {
   return {

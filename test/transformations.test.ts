@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedPath } from './helpers/shared.js';
+import { sharedPath } from '../bench/lib/shared.js';
 import { getTransformation, transformationNames } from '../src/transformations/index.js';
 import { normalizePathBytes } from '../src/transformations/path.js';
 import { cString, json2bin } from './helpers/seclang-vectors.js';

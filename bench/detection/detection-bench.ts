@@ -12,11 +12,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, sharedPath } from '../../test/helpers/shared.js';
-import { buildCheckRequest, DEFAULT_CHECK_OPTIONS } from '../../test/crs/check-request.js';
-import { envoyProcess } from '../../test/crs/envoy-http1.js';
-import { CheckClient } from '../../test/crs/grpc-check.js';
-import { processCpuSeconds, startServer } from '../../test/crs/server-process.js';
+import { REPO_ROOT, sharedPath } from '../lib/shared.js';
+import { buildCheckRequest, DEFAULT_CHECK_OPTIONS } from '../lib/check-request.js';
+import { envoyProcess } from '../lib/envoy-http1.js';
+import { CheckClient } from '../lib/grpc-check.js';
+import { processCpuSeconds, startServer } from '../lib/server-process.js';
 import { benignCorpus, benignRequests } from './benign-corpus.js';
 import { buildRequest, encodeValue, ENCODINGS, PLACEMENTS, type Encoding, type Placement } from './placements.js';
 

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { sharedPath } from '../helpers/shared.js';
-import { buildCheckRequest, sanitizeUtf8 } from './check-request.js';
+import { sharedPath } from '../../bench/lib/shared.js';
+import { buildCheckRequest, sanitizeUtf8 } from '../../bench/lib/check-request.js';
 import { planStage, type ApplicablePlan, type NotApplicablePlan, type StagePlan } from './convert.js';
-import { DEFAULT_ENVOY_OPTIONS, envoyProcess, envoyRefererValid, envoyUrlValid } from './envoy-http1.js';
+import { DEFAULT_ENVOY_OPTIONS, envoyProcess, envoyRefererValid, envoyUrlValid } from '../../bench/lib/envoy-http1.js';
 import { buildExpectation, evaluateExpectation, parseOverrides, regexToIds } from './expectations.js';
 import { loadCorpus, parseFtwYaml, type FtwStage } from './ftw-corpus.js';
 import { buildFtwRequest, encodeFormData, expandGoTemplate } from './ftw-request.js';

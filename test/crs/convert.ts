@@ -1,8 +1,8 @@
 // One go-ftw stage → (go-ftw HTTP bytes) → (what Envoy does) → CheckRequest + expectation,
 // or "not applicable" with a reason.
 import { buildFtwRequest, UnsupportedInputError, type BuiltRequest } from './ftw-request.js';
-import { DEFAULT_ENVOY_OPTIONS, envoyProcess, type EnvoyOptions, type EnvoyOutcome, type EnvoyRequest } from './envoy-http1.js';
-import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject, type CheckRequestOptions } from './check-request.js';
+import { DEFAULT_ENVOY_OPTIONS, envoyProcess, type EnvoyOptions, type EnvoyOutcome, type EnvoyRequest } from '../../bench/lib/envoy-http1.js';
+import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject, type CheckRequestOptions } from '../../bench/lib/check-request.js';
 import {
   buildExpectation, findOverride, hasCheckableAssertion, isResponseRuleId, mentionedIds,
   type Expectation, type OverrideEntry, type OverridesFile,

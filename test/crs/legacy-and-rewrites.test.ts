@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planStage } from './convert.js';
-import { DEFAULT_ENVOY_OPTIONS, envoyProcess } from './envoy-http1.js';
+import { DEFAULT_ENVOY_OPTIONS, envoyProcess } from '../../bench/lib/envoy-http1.js';
 import { buildExpectation } from './expectations.js';
 import { buildLegacyFtwRequest, parseLegacyFtwYaml, pyReencodeForm } from './ftw-legacy.js';
 

@@ -17,16 +17,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, sharedPath } from '../helpers/shared.js';
-import { DEFAULT_CHECK_OPTIONS, type HeaderEncoding } from './check-request.js';
+import { REPO_ROOT, sharedPath } from '../../bench/lib/shared.js';
+import { DEFAULT_CHECK_OPTIONS, type HeaderEncoding } from '../../bench/lib/check-request.js';
 import { planStage, requestSummary, type ApplicablePlan, type StagePlan } from './convert.js';
-import { writeCrs3EntryConf, writeEntryConf } from './crs-config.js';
-import { DEFAULT_ENVOY_OPTIONS, type EnvoyOptions } from './envoy-http1.js';
+import { writeCrs3EntryConf, writeEntryConf } from '../../bench/lib/crs-config.js';
+import { DEFAULT_ENVOY_OPTIONS, type EnvoyOptions } from '../../bench/lib/envoy-http1.js';
 import { evaluateExpectation, loadOverrides } from './expectations.js';
 import { loadCorpus, ruleGroup } from './ftw-corpus.js';
 import { loadLegacyCorpus } from './ftw-legacy.js';
-import { CheckClient, type CheckResult } from './grpc-check.js';
-import { startServer, type RunningServer } from './server-process.js';
+import { CheckClient, type CheckResult } from '../../bench/lib/grpc-check.js';
+import { startServer, type RunningServer } from '../../bench/lib/server-process.js';
 
 export type Suite = 'v4' | 'crs3';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { HttpRequest, Verdict } from '../../src/engine/api.js';
 import { Waf, type WafLoadOptions } from '../../src/engine/waf.js';
-import { REPO_ROOT } from './shared.js';
+import { REPO_ROOT } from '../../bench/lib/shared.js';
 
 export interface EnginePair {
   on: Waf;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './shared.js';
+import { REPO_ROOT } from '../../bench/lib/shared.js';
 
 export const CLI_PATH = join(REPO_ROOT, 'dist', 'src', 'cli.js');
 

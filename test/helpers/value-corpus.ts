@@ -2,7 +2,7 @@
 // lists), libinjection's SQLi/XSS corpora and the SecLang test vectors' inputs, as byte strings.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedPath } from './shared.js';
+import { sharedPath } from '../../bench/lib/shared.js';
 import { cString, json2bin } from './seclang-vectors.js';
 
 function filesUnder(dir: string): string[] {

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT } from './shared.js';
 
 export interface ServerOptions {
   rulesFile: string;
