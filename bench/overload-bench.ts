@@ -2,7 +2,8 @@
 // 3x its capacity with Envoy's 500 ms deadline, with admission off (--overload off: every check
 // evaluated as it arrives, the behaviour before deadline-aware evaluation) and on (default), side
 // by side in one run; plus the longest event-loop stall under hostile bodies at the recommended
-// ModSecurity/CRS limits, without and with --max-check-ms.
+// ModSecurity/CRS limits, without and with --max-check-ms, and in process how far the engine runs
+// past max_check_ms on them.
 //
 //   node dist/bench/overload-bench.js [--capacity-seconds S] [--seconds S] [--factor F]
 //        [--deadline-ms MS] [--scenarios json-10k,benign-get] [--max-check-ms MS] [--out FILE]
@@ -21,6 +22,10 @@ import { writeEntryConf } from './lib/crs-config.js';
 import { envoyProcess } from './lib/envoy-http1.js';
 import { CheckClient, structToJs } from './lib/grpc-check.js';
 import { httpGet, startServer, type RunningServer } from './lib/server-process.js';
+import { CheckBudget, type Budget } from '../src/engine/budget.js';
+import { Waf } from '../src/engine/waf.js';
+import { mapCheckRequest } from '../src/server/check-mapper.js';
+import type { CheckRequestMsg } from '../src/server/check-mapper.js';
 
 interface OverloadRun {
   offeredPerSecond: number;
@@ -115,6 +120,42 @@ function hostileRequests(): Array<{ name: string; request: unknown }> {
     make('xml-3000-elements', 'application/xml', xml.slice(0, limit)),
     make('multipart-999-parts', 'multipart/form-data; boundary=B', parts.slice(0, limit)),
   ];
+}
+
+/**
+ * In process, no gRPC or GC noise from other checks: how far past max_check_ms the engine runs on
+ * each hostile body (elapsed − budget, worst of `rounds`), and the longest stretch between two
+ * budget consultations (the granularity the budget can be enforced at).
+ */
+function engineOverrun(waf: Waf, maxCheckMs: number, rounds: number) {
+  const out: Array<{ name: string; worstElapsedMs: number; worstOverrunMs: number; longestGapMs: number; consultations: number; stopped: number }> = [];
+  for (const h of hostileRequests()) {
+    const request = mapCheckRequest(h.request as CheckRequestMsg).request;
+    let worstElapsed = 0;
+    let longestGap = 0;
+    let consultations = 0;
+    let stopped = 0;
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      if (waf.evaluate(request, new CheckBudget({ maxCheckMs })).budgetStop) stopped++;
+      worstElapsed = Math.max(worstElapsed, performance.now() - t);
+      let last = performance.now();
+      let n = 0;
+      const gaps: Budget = {
+        exhausted() {
+          const now = performance.now();
+          if (now - last > longestGap) longestGap = now - last;
+          last = now;
+          n++;
+          return false;
+        },
+      };
+      waf.evaluate(request, gaps);
+      consultations = n;
+    }
+    out.push({ name: h.name, worstElapsedMs: worstElapsed, worstOverrunMs: Math.max(0, worstElapsed - maxCheckMs), longestGapMs: longestGap, consultations, stopped });
+  }
+  return out;
 }
 
 async function hostileStalls(server: RunningServer, client: CheckClient, rounds: number) {
@@ -215,6 +256,13 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     report.hostileStalls = stalls;
+
+    const waf = Waf.fromFile(entry);
+    const overrun = engineOverrun(waf, maxCheckMs, rounds);
+    for (const x of overrun) {
+      console.log(`engine ${x.name} max_check_ms=${maxCheckMs}: worst elapsed ${x.worstElapsedMs.toFixed(1)} ms (overrun ${x.worstOverrunMs.toFixed(1)} ms, stopped ${x.stopped}/${rounds}), longest gap between budget checks ${x.longestGapMs.toFixed(1)} ms over ${x.consultations} checks`);
+    }
+    report.engineOverrun = overrun;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

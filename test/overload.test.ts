@@ -60,6 +60,38 @@ SecRule ARGS "@contains z" "id:4,phase:5,pass,log"
     assert.deepEqual(v.ruleIds, []);
   });
 
+  test('inside one rule: a hostile request with thousands of values stops in the rule that reads them', () => {
+    const many = '/?a=xy&' + Array.from({ length: 900 }, (_, i) => `k${i}=${'v'.repeat(40)}`).join('&');
+    // Unexhausted, the in-rule checks change nothing.
+    const full = waf.evaluate(request(many));
+    assert.deepEqual(full.ruleIds, [1, 2]);
+    assert.deepEqual(waf.evaluate(request(many), new CountingBudget(1e6)), full);
+    const budget = new CountingBudget(3);
+    const v = waf.evaluate(request(many), budget);
+    // Call 1 is before rule 1; calls 2 and 3 inside it pass; call 4 (after ~48 KB of values) stops it.
+    assert.deepEqual(v.budgetStop, { ruleId: 1, phase: 1 });
+    assert.equal(budget.calls, 4);
+    assert.deepEqual(v.ruleIds, []);
+    assert.equal(v.action, 'allow');
+  });
+
+  test('inside a chain: the stop names the chain head and the chain does not match', () => {
+    const chained = Waf.fromString(
+      `SecRuleEngine On
+SecRule REQUEST_METHOD "@streq GET" "id:10,phase:1,deny,log,chain"
+  SecRule ARGS "@contains needle" ""
+SecRule ARGS "@contains y" "id:11,phase:1,pass,log"
+`,
+      'chain-budget.conf',
+    );
+    const uri = '/?z=needle&' + Array.from({ length: 900 }, (_, i) => `k${i}=${'v'.repeat(40)}`).join('&');
+    assert.equal(chained.evaluate(request(uri)).action, 'deny');
+    const v = chained.evaluate(request(uri), new CountingBudget(2));
+    assert.deepEqual(v.budgetStop, { ruleId: 10, phase: 1 });
+    assert.equal(v.action, 'allow');
+    assert.deepEqual(v.ruleIds, []);
+  });
+
   test('CheckBudget: max_check_ms and deadline, whichever comes first, and the reason', () => {
     const now = performance.now();
     const a = new CheckBudget({ maxCheckMs: 1000, deadlineAt: now - 1, now });

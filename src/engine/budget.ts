@@ -1,6 +1,7 @@
 // How long one check may run: the caller's deadline (gRPC deadline, set by Envoy from its
 // timeout) and/or a per-check CPU budget (max_check_ms). The rule loop asks `exhausted()` between
-// rules and before the body processor, so it must be cheap: one performance.now() and two compares.
+// rules, before the body processor and every ~16 KB of values inside a rule
+// (Transaction.budgetSpent), so it must be cheap: one performance.now() and two compares.
 import { performance } from 'node:perf_hooks';
 
 /** What Waf.evaluate consults; any object with this method works (tests use fakes). */

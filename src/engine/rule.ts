@@ -112,6 +112,8 @@ export class Rule {
         if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
         if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
         if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
+        // The budget is consulted per value too: one rule over a hostile body can be long.
+        if (tx.budget !== null && tx.budgetSpent(kv.value.length)) return false;
         if (this.test(tx, target, kv, kv.value)) matched = true;
       }
     }

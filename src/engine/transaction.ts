@@ -22,6 +22,11 @@ export interface Interruption {
 
 const EMPTY: readonly KV[] = [];
 
+/** Inspected bytes between two clock reads inside a rule (~tens of µs of regex work). */
+const BUDGET_CHECK_BYTES = 16384;
+/** What one value counts for besides its length: the per-value loop, pipeline and operator call. */
+const BUDGET_PER_VALUE_BYTES = 256;
+
 export class Transaction implements OperatorTx {
   readonly scalars = new Map<string, KV>();
   readonly collections = new Map<string, KV[]>();
@@ -65,6 +70,8 @@ export class Transaction implements OperatorTx {
   budget: Budget | null = null;
   /** Where evaluation stopped because the budget ran out; null = it did not. */
   budgetStop: BudgetStop | null = null;
+  /** Bytes of values inspected since the budget was last consulted inside a rule (budgetSpent). */
+  private budgetBytes = 0;
   /** Set by Waf.evaluateTraced only; every hook is behind a null check. */
   trace: TraceRecorder | null = null;
 
@@ -224,6 +231,24 @@ export class Transaction implements OperatorTx {
     this.matchedVarName = name;
     this.matchedVars.push(kv);
     this.matchedVarsNames.push({ key: name, value: name });
+  }
+
+  /**
+   * Consulted inside a rule's per-value loop so one rule over a hostile body (thousands of values,
+   * or a few huge ones) cannot run far past the budget: asks the clock only once per
+   * BUDGET_CHECK_BYTES of inspected values (plus one per value for the loop's own cost), so benign
+   * requests pay a counter add. On exhaustion records where it stopped; the caller stops the rule.
+   */
+  budgetSpent(valueLength: number): boolean {
+    const budget = this.budget;
+    if (budget === null) return false;
+    this.budgetBytes += valueLength + BUDGET_PER_VALUE_BYTES;
+    if (this.budgetBytes < BUDGET_CHECK_BYTES) return false;
+    this.budgetBytes = 0;
+    if (!budget.exhausted()) return false;
+    const rule = this.currentRule?.head ?? null;
+    if (this.budgetStop === null) this.budgetStop = { ruleId: rule === null ? 0 : rule.id, phase: rule === null ? 0 : rule.phase };
+    return true;
   }
 
   clearMatchedVars(): void {

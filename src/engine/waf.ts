@@ -131,8 +131,9 @@ export class Waf {
 
   /**
    * Runs phases 1, 2 and request-side phase 5 for one request. Synchronous. With a budget, stops
-   * as soon as it is exhausted (checked before each rule and before the body processor; no
-   * further phase runs, phase 5 included) and reports where in Verdict.budgetStop.
+   * as soon as it is exhausted (checked before each rule, before the body processor and every
+   * ~16 KB of values inside a rule; no further phase runs, phase 5 included) and reports where in
+   * Verdict.budgetStop.
    */
   evaluate(request: HttpRequest, budget: Budget | null = null): Verdict {
     return this.run(new Transaction(this.ruleset, request), budget);
@@ -197,7 +198,10 @@ export class Waf {
       tx.currentRule = rule;
       tx.clearMatchedVars();
       if (trace !== null) trace.ruleStart(rule);
-      if (!rule.evaluate(tx)) continue;
+      if (!rule.evaluate(tx)) {
+        if (tx.budgetStop !== null) return; // stopped inside the rule (Transaction.budgetSpent)
+        continue;
+      }
       this.onFullMatch(tx, rule);
       if (tx.interrupted && phase !== 5) return;
       if (rule.skipAfter !== null) skipAfter = rule.skipAfter;
