@@ -128,17 +128,21 @@ function hostileRequests(): Array<{ name: string; request: unknown }> {
  * budget consultations (the granularity the budget can be enforced at).
  */
 function engineOverrun(waf: Waf, maxCheckMs: number, rounds: number) {
-  const out: Array<{ name: string; worstElapsedMs: number; worstOverrunMs: number; longestGapMs: number; consultations: number; stopped: number }> = [];
+  const out: Array<{ name: string; worstElapsedMs: number; worstOverrunMs: number; worstCpuMs: number; longestGapMs: number; consultations: number; stopped: number }> = [];
   for (const h of hostileRequests()) {
     const request = mapCheckRequest(h.request as CheckRequestMsg).request;
     let worstElapsed = 0;
+    let worstCpu = 0; // process CPU of a stopped run: wall time minus preemption by other processes
     let longestGap = 0;
     let consultations = 0;
     let stopped = 0;
     for (let i = 0; i < rounds; i++) {
       const t = performance.now();
+      const cpu = process.cpuUsage();
       if (waf.evaluate(request, new CheckBudget({ maxCheckMs })).budgetStop) stopped++;
       worstElapsed = Math.max(worstElapsed, performance.now() - t);
+      const used = process.cpuUsage(cpu);
+      worstCpu = Math.max(worstCpu, (used.user + used.system) / 1000);
       let last = performance.now();
       let n = 0;
       const gaps: Budget = {
@@ -153,7 +157,7 @@ function engineOverrun(waf: Waf, maxCheckMs: number, rounds: number) {
       waf.evaluate(request, gaps);
       consultations = n;
     }
-    out.push({ name: h.name, worstElapsedMs: worstElapsed, worstOverrunMs: Math.max(0, worstElapsed - maxCheckMs), longestGapMs: longestGap, consultations, stopped });
+    out.push({ name: h.name, worstElapsedMs: worstElapsed, worstOverrunMs: Math.max(0, worstElapsed - maxCheckMs), worstCpuMs: worstCpu, longestGapMs: longestGap, consultations, stopped });
   }
   return out;
 }
@@ -260,7 +264,7 @@ async function main(argv: string[]): Promise<number> {
     const waf = Waf.fromFile(entry);
     const overrun = engineOverrun(waf, maxCheckMs, rounds);
     for (const x of overrun) {
-      console.log(`engine ${x.name} max_check_ms=${maxCheckMs}: worst elapsed ${x.worstElapsedMs.toFixed(1)} ms (overrun ${x.worstOverrunMs.toFixed(1)} ms, stopped ${x.stopped}/${rounds}), longest gap between budget checks ${x.longestGapMs.toFixed(1)} ms over ${x.consultations} checks`);
+      console.log(`engine ${x.name} max_check_ms=${maxCheckMs}: worst elapsed ${x.worstElapsedMs.toFixed(1)} ms (overrun ${x.worstOverrunMs.toFixed(1)} ms, CPU ${x.worstCpuMs.toFixed(1)} ms, stopped ${x.stopped}/${rounds}), longest gap between budget checks ${x.longestGapMs.toFixed(1)} ms over ${x.consultations} checks`);
     }
     report.engineOverrun = overrun;
   } finally {
