@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { describeValue } from '../config/yaml-input.js';
 import { BODY_FORMATS, type BodyFormat } from './body-format.js';
+import { JIRA_DEFAULT_ISSUE_TYPE, type JiraOptions } from './formats/jira.js';
 import type { DropPolicy } from './queue.js';
 import { severityLevel, SEVERITY_NAMES } from './schema.js';
 import type { FsyncPolicy } from './spool.js';
@@ -41,6 +42,8 @@ export interface WebhookConfig {
   spool: SpoolConfig | null;
   /** CloudEvents `source`. */
   source: string;
+  /** format jira: project and issue type of the created issues. */
+  jira?: JiraOptions;
 }
 
 export interface EventsConfig {
@@ -61,7 +64,10 @@ export type EventsFail = (key: string, problem: string) => never;
 export const EVENTS_KEYS = ['enabled', 'log', 'buffer', 'aggregation', 'flush_timeout_ms', 'spool', 'webhooks'] as const;
 const AGGREGATION_KEYS = ['window_ms', 'max_keys'] as const;
 const SPOOL_KEYS = ['dir', 'max_bytes', 'segment_bytes', 'fsync', 'fsync_interval_ms', 'on_full'] as const;
-const WEBHOOK_KEYS = ['name', 'url', 'url_file', 'secret', 'secret_file', 'format', 'batch', 'retry', 'timeout_ms', 'filter', 'queue', 'spool', 'source'] as const;
+const WEBHOOK_KEYS = ['name', 'url', 'url_file', 'secret', 'secret_file', 'format', 'batch', 'retry', 'timeout_ms', 'filter', 'queue', 'spool', 'source', 'jira'] as const;
+const JIRA_KEYS = ['project_key', 'issue_type', 'labels'] as const;
+// Jira's default project key pattern is [A-Z][A-Z]+; admins may allow digits and "_".
+const JIRA_PROJECT_KEY = /^[A-Z][A-Z0-9_]{0,254}$/;
 const BATCH_KEYS = ['max_events', 'max_bytes', 'max_delay_ms'] as const;
 const RETRY_KEYS = ['initial_ms', 'max_ms', 'max_retry_after_ms'] as const;
 const FILTER_KEYS = ['min_severity', 'verdicts', 'namespaces'] as const;
@@ -230,6 +236,12 @@ function parseWebhook(value: unknown, key: string, fail: EventsFail, baseDir: st
     if (q.max_events !== undefined) queue.maxEvents = int(q.max_events, `${key}.queue.max_events`, fail, 1);
     if (q.on_full !== undefined) queue.onFull = oneOf(q.on_full, DROP_POLICIES, `${key}.queue.on_full`, fail);
   }
+  const format: BodyFormat = m.format === undefined ? 'json' : oneOf(m.format, BODY_FORMATS, `${key}.format`, fail);
+  let jira: JiraOptions | undefined;
+  if (m.jira !== undefined) {
+    if (format !== 'jira') fail(`${key}.jira`, `only applies to format: jira (format is ${format})`);
+    jira = parseJira(m.jira, `${key}.jira`, fail);
+  } else if (format === 'jira') fail(`${key}.jira`, 'format jira needs jira.project_key (the project the issues are created in)');
   let spool: Partial<SpoolConfig> | false | undefined;
   if (m.spool === false) spool = false;
   else if (m.spool !== undefined) spool = parseSpool(m.spool, `${key}.spool`, fail, baseDir);
@@ -237,7 +249,7 @@ function parseWebhook(value: unknown, key: string, fail: EventsFail, baseDir: st
     name,
     url,
     secret,
-    format: m.format === undefined ? 'json' : oneOf(m.format, BODY_FORMATS, `${key}.format`, fail),
+    format,
     batch,
     retry,
     timeoutMs: m.timeout_ms === undefined ? d.timeoutMs : int(m.timeout_ms, `${key}.timeout_ms`, fail, 1),
@@ -245,7 +257,26 @@ function parseWebhook(value: unknown, key: string, fail: EventsFail, baseDir: st
     queue,
     spool,
     source: m.source === undefined ? defaultSource() : str(m.source, `${key}.source`, fail),
+    ...(jira ? { jira } : {}),
   };
+}
+
+function parseJira(value: unknown, key: string, fail: EventsFail): JiraOptions {
+  const j = mapping(value, key, JIRA_KEYS, fail);
+  if (j.project_key === undefined) fail(`${key}.project_key`, 'is required (the key of the project the issues are created in, e.g. SEC)');
+  const projectKey = str(j.project_key, `${key}.project_key`, fail);
+  if (!JIRA_PROJECT_KEY.test(projectKey)) fail(`${key}.project_key`, `must be a Jira project key: upper-case letters, digits or "_", starting with a letter (got ${JSON.stringify(projectKey)})`);
+  const issueType = j.issue_type === undefined ? JIRA_DEFAULT_ISSUE_TYPE : str(j.issue_type, `${key}.issue_type`, fail);
+  let labels: string[] = [];
+  if (j.labels !== undefined) {
+    if (!Array.isArray(j.labels)) fail(`${key}.labels`, `must be a list of labels (got ${describe(j.labels)})`);
+    labels = (j.labels as unknown[]).map((v, i) => {
+      const l = str(v, `${key}.labels[${i}]`, fail);
+      if (/\s/.test(l)) fail(`${key}.labels[${i}]`, `Jira labels cannot contain spaces (got ${JSON.stringify(l)})`);
+      return l;
+    });
+  }
+  return { projectKey, issueType, labels };
 }
 
 /** Validates the `events:` section of the config file. */
@@ -304,6 +335,7 @@ function draftFromDir(dir: string, flag: string, fail: EventsFail): WebhookDraft
     // optional
   }
   if (formatText !== null && formatText !== '') format = oneOf(formatText, BODY_FORMATS, `${flag} ${dir}: format`, fail);
+  if (format === 'jira') fail(`${flag} ${dir}: format`, 'jira needs jira.project_key: configure this webhook in the config file (events.webhooks)');
   return flagDraft(url, secret, format, basename(dir));
 }
 

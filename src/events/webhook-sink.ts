@@ -133,7 +133,7 @@ export class WebhookSink implements EventOutput {
 
   /** Delivers one batch, retrying until it succeeds, fails permanently, or the sink stops. */
   private async deliver(records: QueuedRecord[]): Promise<void> {
-    const body = formatBody(this.config.format, records.map((r) => r.json), this.config.source);
+    const body = formatBody(this.config.format, records.map((r) => r.json), this.config.source, this.config);
     const { retry } = this.config;
     for (let attempt = 0; !this.stopped; attempt++) {
       const timestamp = Math.floor(Date.now() / 1000);
