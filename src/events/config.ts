@@ -1,10 +1,12 @@
 // The `events:` config section and the --events-* flags, validated by hand like the rest of
 // the config: every error names the key (events.webhooks[1].url) or the flag.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { describeValue } from '../config/yaml-input.js';
 import { BODY_FORMATS, type BodyFormat } from './body-format.js';
+import { JIRA_DEFAULT_ISSUE_TYPE, type JiraOptions } from './formats/jira.js';
+import { basicUsernameProblem, bearerTokenProblem, passwordProblem, WebhookAuth, WEBHOOK_AUTH_TYPES } from './webhook-auth.js';
 import type { DropPolicy } from './queue.js';
 import { severityLevel, SEVERITY_NAMES } from './schema.js';
 import type { FsyncPolicy } from './spool.js';
@@ -30,7 +32,10 @@ export interface WebhookFilter {
 export interface WebhookConfig {
   name: string;
   url: string;
-  secret: string;
+  /** HMAC signing secret; null when the webhook authenticates with `auth` instead. */
+  secret: string | null;
+  /** HTTP authentication (basic / bearer) of the deliveries. */
+  auth?: WebhookAuth;
   format: BodyFormat;
   batch: { maxEvents: number; maxBytes: number; maxDelayMs: number };
   retry: { initialMs: number; maxMs: number; maxRetryAfterMs: number };
@@ -41,6 +46,8 @@ export interface WebhookConfig {
   spool: SpoolConfig | null;
   /** CloudEvents `source`. */
   source: string;
+  /** format jira: project and issue type of the created issues. */
+  jira?: JiraOptions;
 }
 
 export interface EventsConfig {
@@ -61,7 +68,11 @@ export type EventsFail = (key: string, problem: string) => never;
 export const EVENTS_KEYS = ['enabled', 'log', 'buffer', 'aggregation', 'flush_timeout_ms', 'spool', 'webhooks'] as const;
 const AGGREGATION_KEYS = ['window_ms', 'max_keys'] as const;
 const SPOOL_KEYS = ['dir', 'max_bytes', 'segment_bytes', 'fsync', 'fsync_interval_ms', 'on_full'] as const;
-const WEBHOOK_KEYS = ['name', 'url', 'url_file', 'secret', 'secret_file', 'format', 'batch', 'retry', 'timeout_ms', 'filter', 'queue', 'spool', 'source'] as const;
+const WEBHOOK_KEYS = ['name', 'url', 'url_file', 'secret', 'secret_file', 'format', 'batch', 'retry', 'timeout_ms', 'filter', 'queue', 'spool', 'source', 'jira', 'auth'] as const;
+const AUTH_KEYS = { basic: ['type', 'username', 'password_file'], bearer: ['type', 'token_file'] } as const;
+const JIRA_KEYS = ['project_key', 'issue_type', 'labels'] as const;
+// Jira's default project key pattern is [A-Z][A-Z]+; admins may allow digits and "_".
+const JIRA_PROJECT_KEY = /^[A-Z][A-Z0-9_]{0,254}$/;
 const BATCH_KEYS = ['max_events', 'max_bytes', 'max_delay_ms'] as const;
 const RETRY_KEYS = ['initial_ms', 'max_ms', 'max_retry_after_ms'] as const;
 const FILTER_KEYS = ['min_severity', 'verdicts', 'namespaces'] as const;
@@ -230,6 +241,13 @@ function parseWebhook(value: unknown, key: string, fail: EventsFail, baseDir: st
     if (q.max_events !== undefined) queue.maxEvents = int(q.max_events, `${key}.queue.max_events`, fail, 1);
     if (q.on_full !== undefined) queue.onFull = oneOf(q.on_full, DROP_POLICIES, `${key}.queue.on_full`, fail);
   }
+  const format: BodyFormat = m.format === undefined ? 'json' : oneOf(m.format, BODY_FORMATS, `${key}.format`, fail);
+  let jira: JiraOptions | undefined;
+  if (m.jira !== undefined) {
+    if (format !== 'jira') fail(`${key}.jira`, `only applies to format: jira (format is ${format})`);
+    jira = parseJira(m.jira, `${key}.jira`, fail);
+  } else if (format === 'jira') fail(`${key}.jira`, 'format jira needs jira.project_key (the project the issues are created in)');
+  const auth = m.auth === undefined ? undefined : parseAuth(m.auth, `${key}.auth`, fail, baseDir);
   let spool: Partial<SpoolConfig> | false | undefined;
   if (m.spool === false) spool = false;
   else if (m.spool !== undefined) spool = parseSpool(m.spool, `${key}.spool`, fail, baseDir);
@@ -237,7 +255,7 @@ function parseWebhook(value: unknown, key: string, fail: EventsFail, baseDir: st
     name,
     url,
     secret,
-    format: m.format === undefined ? 'json' : oneOf(m.format, BODY_FORMATS, `${key}.format`, fail),
+    format,
     batch,
     retry,
     timeoutMs: m.timeout_ms === undefined ? d.timeoutMs : int(m.timeout_ms, `${key}.timeout_ms`, fail, 1),
@@ -245,7 +263,80 @@ function parseWebhook(value: unknown, key: string, fail: EventsFail, baseDir: st
     queue,
     spool,
     source: m.source === undefined ? defaultSource() : str(m.source, `${key}.source`, fail),
+    ...(jira ? { jira } : {}),
+    ...(auth ? { auth } : {}),
   };
+}
+
+/** `auth: {type: basic, username, password_file}` or `{type: bearer, token_file}`; secrets from files only. */
+function parseAuth(value: unknown, key: string, fail: EventsFail, baseDir: string): WebhookAuth {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(key, `must be a mapping with type basic or bearer (got ${describe(value)})`);
+  const raw = value as Record<string, unknown>;
+  const type = oneOf(raw.type, WEBHOOK_AUTH_TYPES, `${key}.type`, fail);
+  for (const inline of ['password', 'token']) {
+    if (raw[inline] !== undefined) fail(`${key}.${inline}`, `secrets are read from files only: use ${inline}_file (a mounted Secret)`);
+  }
+  const m = mapping(value, key, AUTH_KEYS[type], fail);
+  if (type === 'basic') {
+    if (m.username === undefined) fail(`${key}.username`, 'is required for basic auth');
+    const username = str(m.username, `${key}.username`, fail);
+    const up = basicUsernameProblem(username);
+    if (up) fail(`${key}.username`, up);
+    if (m.password_file === undefined) fail(`${key}.password_file`, 'is required for basic auth (the file holding the password or API token)');
+    const file = resolve(baseDir, str(m.password_file, `${key}.password_file`, fail));
+    const password = readValueFile(file, `${key}.password_file`, fail);
+    const pp = passwordProblem(password);
+    if (pp) fail(`${key}.password_file`, `${file}: the password ${pp}`);
+    return WebhookAuth.basic(username, password, file);
+  }
+  if (m.token_file === undefined) fail(`${key}.token_file`, 'is required for bearer auth (the file holding the token)');
+  const file = resolve(baseDir, str(m.token_file, `${key}.token_file`, fail));
+  const token = readValueFile(file, `${key}.token_file`, fail);
+  const tp = bearerTokenProblem(token);
+  if (tp) fail(`${key}.token_file`, `${file}: the token ${tp}`);
+  return WebhookAuth.bearer(token, file);
+}
+
+/** --events-webhook-dir: DIR/token (bearer) or DIR/username + DIR/password (basic), both optional. */
+function authFromDir(dir: string, where: string, fail: EventsFail): WebhookAuth | undefined {
+  const has = (f: string) => existsSync(join(dir, f));
+  if (has('token') && (has('password') || has('username'))) fail(where, 'has both token (bearer) and username/password (basic): keep one');
+  if (has('token')) {
+    const file = join(dir, 'token');
+    const token = readValueFile(file, `${where}: token`, fail);
+    const tp = bearerTokenProblem(token);
+    if (tp) fail(`${where}: token`, `${file}: the token ${tp}`);
+    return WebhookAuth.bearer(token, file);
+  }
+  if (has('password') || has('username')) {
+    const username = readValueFile(join(dir, 'username'), `${where}: username`, fail);
+    const up = basicUsernameProblem(username);
+    if (up) fail(`${where}: username`, up);
+    const file = join(dir, 'password');
+    const password = readValueFile(file, `${where}: password`, fail);
+    const pp = passwordProblem(password);
+    if (pp) fail(`${where}: password`, `${file}: the password ${pp}`);
+    return WebhookAuth.basic(username, password, file);
+  }
+  return undefined;
+}
+
+function parseJira(value: unknown, key: string, fail: EventsFail): JiraOptions {
+  const j = mapping(value, key, JIRA_KEYS, fail);
+  if (j.project_key === undefined) fail(`${key}.project_key`, 'is required (the key of the project the issues are created in, e.g. SEC)');
+  const projectKey = str(j.project_key, `${key}.project_key`, fail);
+  if (!JIRA_PROJECT_KEY.test(projectKey)) fail(`${key}.project_key`, `must be a Jira project key: upper-case letters, digits or "_", starting with a letter (got ${JSON.stringify(projectKey)})`);
+  const issueType = j.issue_type === undefined ? JIRA_DEFAULT_ISSUE_TYPE : str(j.issue_type, `${key}.issue_type`, fail);
+  let labels: string[] = [];
+  if (j.labels !== undefined) {
+    if (!Array.isArray(j.labels)) fail(`${key}.labels`, `must be a list of labels (got ${describe(j.labels)})`);
+    labels = (j.labels as unknown[]).map((v, i) => {
+      const l = str(v, `${key}.labels[${i}]`, fail);
+      if (/\s/.test(l)) fail(`${key}.labels[${i}]`, `Jira labels cannot contain spaces (got ${JSON.stringify(l)})`);
+      return l;
+    });
+  }
+  return { projectKey, issueType, labels };
 }
 
 /** Validates the `events:` section of the config file. */
@@ -295,7 +386,9 @@ function draftFromDir(dir: string, flag: string, fail: EventsFail): WebhookDraft
     throw err;
   }
   const url = checkUrl(readValueFile(join(dir, 'url'), `${flag} ${dir}: url`, fail), `${flag} ${dir}: url`, fail);
-  const secret = readValueFile(join(dir, 'secret'), `${flag} ${dir}: secret`, fail);
+  const auth = authFromDir(dir, `${flag} ${dir}`, fail);
+  // With auth the HMAC secret is optional; without it DIR/secret is required.
+  const secret = auth && !existsSync(join(dir, 'secret')) ? null : readValueFile(join(dir, 'secret'), `${flag} ${dir}: secret`, fail);
   let format: BodyFormat = 'json';
   let formatText: string | null = null;
   try {
@@ -304,7 +397,9 @@ function draftFromDir(dir: string, flag: string, fail: EventsFail): WebhookDraft
     // optional
   }
   if (formatText !== null && formatText !== '') format = oneOf(formatText, BODY_FORMATS, `${flag} ${dir}: format`, fail);
-  return flagDraft(url, secret, format, basename(dir));
+  if (format === 'jira') fail(`${flag} ${dir}: format`, 'jira needs jira.project_key: configure this webhook in the config file (events.webhooks)');
+  const draft = flagDraft(url, secret, format, basename(dir));
+  return auth ? { ...draft, auth } : draft;
 }
 
 function flagDraft(url: string, secret: string | null, format: BodyFormat, name: string | null): WebhookDraft {
@@ -355,9 +450,11 @@ export function buildEventsConfig(file: EventsFileSettings | undefined, flags: E
   const names = new Set<string>();
   const webhooks: WebhookConfig[] = drafts.map(({ draft, where }) => {
     const secret = draft.secret ?? flags.secret ?? null;
-    if (secret === null) {
+    if (secret === null && draft.auth === undefined) {
       throw new EventsConfigError(
-        where.startsWith('--') ? `${where}: needs a signing secret (--events-secret or DIR/secret)` : `${where}: needs secret or secret_file (or --events-secret)`,
+        where.startsWith('--')
+          ? `${where}: needs a signing secret (--events-secret or DIR/secret) or credentials (DIR/token, or DIR/username and DIR/password)`
+          : `${where}: needs secret or secret_file (or --events-secret), or auth (basic or bearer)`,
       );
     }
     let name = draft.name ?? nameFromUrl(draft.url);

@@ -51,6 +51,7 @@ export class WebhookSink implements EventOutput {
     this.logger = options.logger;
     this.url = new URL(c.url);
     this.headers = { 'content-type': CONTENT_TYPES[c.format], 'user-agent': options.userAgent };
+    if (c.auth) this.headers.authorization = c.auth.header();
     this.verdicts = c.filter.verdicts ? new Set(c.filter.verdicts) : null;
     this.namespaces = c.filter.namespaces ? new Set(c.filter.namespaces) : null;
     const hooks = {
@@ -133,16 +134,16 @@ export class WebhookSink implements EventOutput {
 
   /** Delivers one batch, retrying until it succeeds, fails permanently, or the sink stops. */
   private async deliver(records: QueuedRecord[]): Promise<void> {
-    const body = formatBody(this.config.format, records.map((r) => r.json), this.config.source);
+    const body = formatBody(this.config.format, records.map((r) => r.json), this.config.source, this.config);
     const { retry } = this.config;
     for (let attempt = 0; !this.stopped; attempt++) {
       const timestamp = Math.floor(Date.now() / 1000);
-      const headers = {
-        ...this.headers,
-        [TIMESTAMP_HEADER]: String(timestamp),
-        [SIGNATURE_HEADER]: sign(this.config.secret, timestamp, body),
-        'x-sidewall-event-count': String(records.length),
-      };
+      // Signed when there is a secret; a webhook with `auth` only is authenticated by its Authorization header.
+      const headers: Record<string, string> = { ...this.headers, 'x-sidewall-event-count': String(records.length) };
+      if (this.config.secret !== null) {
+        headers[TIMESTAMP_HEADER] = String(timestamp);
+        headers[SIGNATURE_HEADER] = sign(this.config.secret, timestamp, body);
+      }
       let status = 0;
       let retryAfterMs: number | null = null;
       let error: string | null = null;

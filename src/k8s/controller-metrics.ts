@@ -13,6 +13,8 @@ export class ControllerMetrics {
   private readonly restarts: Counter<'reason'>;
   private readonly reviews: Counter<'result'>;
   private readonly enabled: Gauge;
+  private readonly recommendationWrites: Counter<'op'>;
+  private readonly recommendationErrors: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -50,6 +52,17 @@ export class ControllerMetrics {
       help: 'Namespaces whose effective sidewall.io/waf is enabled.',
       registers,
     });
+    this.recommendationWrites = new Counter({
+      name: 'sidewall_controller_recommendations_writes_total',
+      help: 'sidewall-recommendations ConfigMaps written by the continuous recommender, by operation (create, update).',
+      labelNames: ['op'],
+      registers,
+    });
+    this.recommendationErrors = new Counter({
+      name: 'sidewall_controller_recommendation_errors_total',
+      help: 'Recommender passes or namespaces that failed (events unreadable, API errors); retried on the next pass.',
+      registers,
+    });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -67,6 +80,12 @@ export class ControllerMetrics {
   }
   review(result: AdmissionResult): void {
     this.reviews.labels(result).inc();
+  }
+  recommendationsWrite(op: ConfigMapWrite): void {
+    this.recommendationWrites.labels(op).inc();
+  }
+  recommendationError(): void {
+    this.recommendationErrors.inc();
   }
   setEnabledNamespaces(n: number): void {
     this.enabled.set(n);

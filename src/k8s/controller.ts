@@ -13,6 +13,7 @@ import { ControllerMetrics } from './controller-metrics.js';
 import { INJECTOR_FLAGS_USAGE, injectorConfigFromFlags, injectorFlagOptions, type InjectorConfig } from './injector-config.js';
 import { KubeClient, SERVICE_ACCOUNT_DIR, inClusterConfig, seg, type KubeConfig } from './kube-client.js';
 import { NamespaceWatcher, type NamespaceObject } from './namespace-watcher.js';
+import { fileEventSource, RecommendationsController } from './recommendations-controller.js';
 import { SettingsController } from './settings-controller.js';
 import { startWebhookServer } from './webhook-server.js';
 import { ensureSelfSignedTls, readTlsFiles, type TlsMaterial } from './webhook-tls.js';
@@ -39,6 +40,11 @@ Options:
       --tls-secret NAME      Secret holding the self-signed certificate (default sidewall-webhook-tls)
       --resync SECONDS       re-read exclusion ConfigMaps and repair settings ConfigMaps this often (default 30)
       --log-level LVL        ${LOG_LEVELS.join(' | ')} (default info)
+      --recommend-events P   run the exclusion recommender continuously over the security events in
+                             P (file or directory, as sidewall recommend reads; repeatable) and write
+                             each namespace's sidewall-recommendations ConfigMap (never applied)
+      --recommend-window D   how far back each pass looks: 7d, 24h, 30m (default 7d)
+      --recommend-interval D time between passes (default 1h)
 
 ${INJECTOR_FLAGS_USAGE}`;
 
@@ -51,6 +57,8 @@ export interface ControllerOptions {
   resyncMs: number;
   logLevel: LogLevel;
   injector: InjectorConfig;
+  /** The continuous recommender; null = off. */
+  recommend: { paths: string[]; windowMs: number; intervalMs: number } | null;
 }
 
 /** A usage problem (exit 2, one line). */
@@ -89,6 +97,9 @@ export function parseControllerArgs(args: string[]): ControllerOptions | 'help' 
         'tls-secret': { type: 'string' },
         resync: { type: 'string' },
         'log-level': { type: 'string' },
+        'recommend-events': { type: 'string', multiple: true },
+        'recommend-window': { type: 'string' },
+        'recommend-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...injectorFlagOptions,
       },
@@ -154,7 +165,24 @@ export function parseControllerArgs(args: string[]): ControllerOptions | 'help' 
   } catch (err) {
     return fail((err as Error).message);
   }
+  const duration = (flag: string, text: string): number => {
+    const m = /^(\d+)(s|m|h|d)$/.exec(text);
+    const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0;
+    if (ms <= 0) fail(`${flag}: must be a duration like 7d, 24h, 30m, 90s (got ${JSON.stringify(text)})`);
+    return ms;
+  };
+  let recommend: ControllerOptions['recommend'] = null;
+  if (values['recommend-events'] !== undefined) {
+    recommend = {
+      paths: values['recommend-events'],
+      windowMs: duration('--recommend-window', values['recommend-window'] ?? '7d'),
+      intervalMs: duration('--recommend-interval', values['recommend-interval'] ?? '1h'),
+    };
+  } else if (values['recommend-window'] !== undefined || values['recommend-interval'] !== undefined) {
+    fail('--recommend-window/--recommend-interval: need --recommend-events PATH');
+  }
   return {
+    recommend,
     listen,
     admin,
     kube,
@@ -221,6 +249,26 @@ export async function startController(o: ControllerOptions, logger: Logger): Pro
   });
   webhookUp = true;
   watcher.start();
+  const recommender = o.recommend
+    ? new RecommendationsController({
+        client,
+        logger,
+        metrics,
+        events: fileEventSource(o.recommend.paths, logger),
+        windowMs: o.recommend.windowMs,
+        intervalMs: o.recommend.intervalMs,
+        // Only namespaces the WAF protects; an unknown namespace (not listed yet) waits for the next pass.
+        accepts: (ns) => settings.policy(ns)?.settings.waf === 'enabled',
+      })
+    : null;
+  // The first pass waits for the namespace list, so accepts() knows which namespaces are enabled.
+  const recommendStart = recommender
+    ? setInterval(() => {
+        if (!watcher.synced) return;
+        clearInterval(recommendStart!);
+        recommender.start();
+      }, 200)
+    : null;
 
   const resync = setInterval(() => {
     if (watcher.synced) void settings.resync();
@@ -252,6 +300,8 @@ export async function startController(o: ControllerOptions, logger: Logger): Pro
       stopping ??= (async () => {
         clearInterval(resync);
         if (rotate) clearInterval(rotate);
+        if (recommendStart) clearInterval(recommendStart);
+        await recommender?.stop();
         await webhook.close();
         await watcher.stop();
         await admin.close();

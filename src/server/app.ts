@@ -106,7 +106,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (config.events?.enabled && (config.events.log || config.events.webhooks.length > 0)) {
       events = new EventPipeline({ config: config.events, logger, metrics: metrics.events, userAgent: `sidewall/${packageVersion()}` });
       logger.info(
-        { log: config.events.log, webhooks: config.events.webhooks.map((w) => ({ name: w.name, format: w.format, spool: w.spool?.dir ?? null })) },
+        { log: config.events.log, webhooks: config.events.webhooks.map((w) => ({ name: w.name, format: w.format, spool: w.spool?.dir ?? null, auth: w.auth?.type ?? null, signed: w.secret !== null })) },
         'security events enabled',
       );
     }
