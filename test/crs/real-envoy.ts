@@ -112,30 +112,27 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
 }
 
 interface RawAnswer {
-  localPort: number;
+  /** The client's own loopback address: unique per stage, so the access log line is its own. */
+  localAddress: string;
   status: number | null;
   error: string | null;
 }
 
 /** Sends the bytes on a fresh connection; resolves with the first final response's status (1xx skipped). */
-function sendRaw(port: number, raw: Buffer, timeoutMs: number): Promise<RawAnswer> {
+function sendRaw(port: number, raw: Buffer, timeoutMs: number, localAddress: string): Promise<RawAnswer> {
   return new Promise((resolvePromise) => {
-    const sock = connect(port, '127.0.0.1');
+    const sock = connect({ port, host: '127.0.0.1', localAddress });
     let buf = Buffer.alloc(0);
-    let localPort = 0;
     let settled = false;
     const done = (status: number | null, error: string | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sock.destroy();
-      resolvePromise({ localPort, status, error });
+      resolvePromise({ localAddress, status, error });
     };
     const timer = setTimeout(() => done(null, `no answer within ${timeoutMs} ms`), timeoutMs);
-    sock.on('connect', () => {
-      localPort = sock.localPort ?? 0;
-      sock.write(raw);
-    });
+    sock.on('connect', () => sock.write(raw));
     sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       for (;;) {
@@ -153,12 +150,10 @@ function sendRaw(port: number, raw: Buffer, timeoutMs: number): Promise<RawAnswe
   });
 }
 
-/** Envoy's access log line of the request from `localPort` (logged when the stream ends). */
-async function accessLogFor(envoy: EnvoyProcess, localPort: number, claimed: Set<LogLine>, waitMs: number): Promise<LogLine | null> {
+/** Envoy's access log line of the request from `address` (logged when the stream ends). */
+async function accessLogFor(envoy: EnvoyProcess, address: string, waitMs: number): Promise<LogLine | null> {
   try {
-    const line = await envoy.waitForAccessLog((l) => !claimed.has(l) && Number(l['client_port']) === localPort, waitMs);
-    claimed.add(line);
-    return line;
+    return await envoy.waitForAccessLog((l) => l['client'] === address, waitMs);
   } catch {
     return null;
   }
@@ -254,17 +249,20 @@ export async function runCrsRealEnvoy(o: RealEnvoyOptions = {}): Promise<RealEnv
         acceptHttp10: true,
         encodeRawHeaders: true,
         timeoutMs: 10_000,
-        accessLogFields: { client_port: '%DOWNSTREAM_REMOTE_PORT%', details: '%RESPONSE_CODE_DETAILS%' },
+        accessLogFields: { details: '%RESPONSE_CODE_DETAILS%' },
       }),
     });
     envoyVersion = (await (await fetch(`${envoy.adminUrl}/server_info`)).json() as { version?: string }).version?.split('/')[1] ?? 'unknown';
     client = new CheckClient(server.target);
     await client.waitForReady(30_000);
-    const claimed = new Set<LogLine>();
     let done = 0;
+    let next = 0;
     await pool(work, o.concurrency ?? 8, async (w) => {
-      const answer = await sendRaw(listenerPort, w.raw, answerTimeoutMs);
-      const line = await accessLogFor(envoy!, answer.localPort, claimed, answer.status === null ? 300 : 2000);
+      // 127.1.0.1, 127.1.0.2, …: every stage connects from its own loopback address.
+      const n = 0x010001 + next++;
+      const address = `127.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+      const answer = await sendRaw(listenerPort, w.raw, answerTimeoutMs, address);
+      const line = await accessLogFor(envoy!, address, answer.status === null ? 500 : 3000);
       real.set(w, realOutcome(answer, line));
       const m = modelOf(w.plan);
       if (m.kind === 'forwarded' && w.modelCheck) {
