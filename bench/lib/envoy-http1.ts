@@ -35,6 +35,14 @@ export interface EnvoyOptions {
   generateRequestId: boolean;
   /** Drop Referer when repeated or invalid (conn_manager_utility.cc, Utility::isValidRefererValue). */
   sanitizeReferer: boolean;
+  /** HCM use_remote_address (the README's and the injector's configuration): x-forwarded-for
+   * gets the peer appended and x-envoy-external-address is set (Envoy 1.36 treats no address as
+   * internal by default). */
+  useRemoteAddress: boolean;
+  /** The downstream peer's address (x-envoy-external-address). */
+  remoteAddress: string;
+  /** What Envoy appends to x-forwarded-for for a loopback peer: its own local address. */
+  localAddress: string;
   /** Counterfactual mode for the runner: accept and reject exactly as Envoy does, but forward
    * what the client sent — no version normalisation, no absolute-form rewrite, no merging of
    * repeated headers, no removal of hop-by-hop/Expect/Referer headers. Comparing a stage's result
@@ -53,6 +61,9 @@ export const DEFAULT_ENVOY_OPTIONS: Readonly<EnvoyOptions> = Object.freeze({
   proxy100Continue: false,
   generateRequestId: true,
   sanitizeReferer: true,
+  useRemoteAddress: true,
+  remoteAddress: '127.0.0.1',
+  localAddress: '10.0.0.2',
   preserveClientRequest: false,
 });
 
@@ -445,6 +456,36 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
     return removed;
   };
 
+  // ---- codec: Utility::sanitizeConnectionHeader (found by test/crs/real-envoy.ts, 920210-5) ----
+  // Headers the Connection header nominates are removed before any filter runs (so a WAF never
+  // sees them); nominating X-Forwarded-For/-Host/-Proto or a pseudo-header, or 10+ tokens, is a 400.
+  const connectionHeader = get('connection');
+  if (connectionHeader) {
+    const tokens = connectionHeader.value.toString('latin1').split(',').filter((t) => t !== '');
+    if (tokens.length >= 10) return reject(400, 'connection_header_rejected', `Connection nominates ${tokens.length} headers (Envoy allows at most 9)`);
+    for (const token of tokens) {
+      const t = token.trim().toLowerCase();
+      if (t === 'close' || t === 'http2-settings' || t === 'keep-alive' || t === 'upgrade' || t === 'connection') continue;
+      if (t === 'x-forwarded-for' || t === 'x-forwarded-host' || t === 'x-forwarded-proto' || t.startsWith(':')) {
+        return reject(400, 'connection_header_rejected', `Connection nominates ${t} (http1.connection_header_rejected)`);
+      }
+      const name = t === 'host' ? ':authority' : t;
+      if (name === 'te') {
+        const te = get('te');
+        if (te && te.value.length >= 256) return reject(400, 'connection_header_rejected', 'nominated TE header of 256 bytes or more');
+        if (te && te.value.toString('latin1').split(',').some((v) => v.trim().toLowerCase() === 'trailers')) {
+          if (te.value.toString('latin1') !== 'trailers') {
+            alterations.push('nominated TE header reduced to "trailers"');
+            rewrites.push('hop-by-hop:te');
+            if (!preserve) te.value = Buffer.from('trailers');
+          }
+          continue;
+        }
+      }
+      strip(name, `${name === ':authority' ? 'Host' : name} header removed (nominated by Connection)`, 'hop-by-hop:nominated');
+    }
+  }
+
   // h2c upgrade headers are stripped by the codec; other upgrades need upgrade_configs.
   const upgrade = get('upgrade');
   const connectionTokens = (get('connection')?.value.toString('latin1') ?? '').toLowerCase().split(',').map((t) => t.trim());
@@ -461,7 +502,10 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
   let path = '';
   let scheme = '';
   if (isConnect) {
-    return reject(403, 'connect_not_enabled', 'CONNECT needs an upgrade_configs entry for CONNECT (403 upgrade_failed); never reaches ext_authz otherwise');
+    // As real Envoy 1.36 answers (test/crs/real-envoy.ts): the codec wants authority-form
+    // host:port, then no route matches CONNECT without a connect_matcher route.
+    if (!/^[^/?#@]+:[0-9]+$/.test(target)) return reject(400, 'invalid_url', `CONNECT target ${JSON.stringify(target.slice(0, 80))} is not host:port (http1.invalid_url)`);
+    return reject(404, 'connect_not_routed', 'CONNECT matches no route (the README route has no connect_matcher): 404 route_not_found before ext_authz');
   } else if (target.startsWith('/') || (method === 'OPTIONS' && target.startsWith('*'))) {
     path = target;
   } else if (!opts.allowAbsoluteUrl) {
@@ -526,8 +570,32 @@ export function envoyProcess(raw: Buffer, opts: EnvoyOptions = DEFAULT_ENVOY_OPT
       strip('referer', `Referer ${JSON.stringify(referers[0]!.value.toString('latin1').slice(0, 40))} removed (Utility::isValidRefererValue)`, 'referer');
     }
   }
+  // TE: only "trailers" is kept (case-sensitive token); any other value removes the header.
+  const te = get('te');
+  if (te) {
+    if (te.value.toString('latin1').split(',').some((v) => v.trim() === 'trailers')) {
+      if (te.value.toString('latin1') !== 'trailers') {
+        alterations.push('TE header reduced to "trailers"');
+        rewrites.push('hop-by-hop:te');
+        if (!preserve) te.value = Buffer.from('trailers');
+      }
+    } else {
+      strip('te', `TE ${JSON.stringify(te.value.toString('latin1').slice(0, 40))} removed (only "trailers" is kept)`, 'hop-by-hop:te');
+    }
+  }
   for (const n of INTERNAL_HEADERS_REMOVED) strip(n, `${n} removed (internal Envoy header from an external client)`, `internal:${n}`);
+  if (opts.useRemoteAddress) {
+    const peer = /^127\./.test(opts.remoteAddress) || opts.remoteAddress === '::1' ? opts.localAddress : opts.remoteAddress;
+    const xff = get('x-forwarded-for');
+    if (xff) xff.value = Buffer.concat([xff.value, Buffer.from(`,${peer}`)]);
+    else map.push({ name: 'x-forwarded-for', value: Buffer.from(peer) });
+  }
   if (!get('x-forwarded-proto')) map.push({ name: 'x-forwarded-proto', value: Buffer.from('http') });
+  if (opts.useRemoteAddress) {
+    const external = get('x-envoy-external-address');
+    if (external) external.value = Buffer.from(opts.remoteAddress);
+    else map.push({ name: 'x-envoy-external-address', value: Buffer.from(opts.remoteAddress) });
+  }
   if (scheme === '') {
     const xfp = get('x-forwarded-proto')!.value.toString('latin1');
     scheme = xfp === 'http' || xfp === 'https' ? xfp : 'http';

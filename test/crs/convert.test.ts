@@ -196,6 +196,50 @@ tests:
     assert.equal(short.kind, 'incomplete');
   });
 
+  // Observed with real Envoy 1.36.4 (test/crs/real-envoy.ts and a header-echo run): the codec's
+  // sanitizeConnectionHeader, HCM's TE sanitising and use_remote_address headers, before ext_authz.
+  it('headers nominated by Connection are removed; nominating X-Forwarded-* / pseudo-headers / 10+ tokens is a 400', () => {
+    const out = envoyProcess(Buffer.from('GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nX-Foo: 1\r\nAccept: a\r\nConnection: User-Agent, x-foo, close\r\n\r\n'));
+    assert.equal(out.kind, 'forwarded');
+    if (out.kind !== 'forwarded') return;
+    const names = out.request.headers.map(([k]) => k);
+    assert.ok(!names.includes('user-agent') && !names.includes('x-foo') && !names.includes('connection'), names.join(','));
+    assert.ok(names.includes('accept'));
+    assert.ok(out.rewrites.includes('hop-by-hop:nominated'));
+    for (const t of ['X-Forwarded-For', 'x-forwarded-proto', 'X-Forwarded-Host', ':authority', 'a,b,c,d,e,f,g,h,i,j']) {
+      const r = envoyProcess(Buffer.from(`GET / HTTP/1.1\r\nHost: h\r\nConnection: ${t}\r\n\r\n`));
+      assert.ok(r.kind === 'rejected' && r.status === 400 && r.reason === 'connection_header_rejected', `${t}: ${JSON.stringify(r)}`);
+    }
+    const nine = envoyProcess(Buffer.from('GET / HTTP/1.1\r\nHost: h\r\nConnection: a,b,c,d,e,f,g,h,i\r\n\r\n'));
+    assert.equal(nine.kind, 'forwarded');
+    const host = envoyProcess(Buffer.from('GET / HTTP/1.1\r\nHost: h\r\nConnection: Host\r\n\r\n'));
+    assert.ok(host.kind === 'rejected' && host.reason === 'missing_host_header', JSON.stringify(host));
+  });
+
+  it('TE is kept only as "trailers"; use_remote_address appends X-Forwarded-For and sets x-envoy-external-address', () => {
+    const te = (value: string, nominate = false) => {
+      const r = envoyProcess(Buffer.from(`GET / HTTP/1.1\r\nHost: h\r\nTE: ${value}\r\nConnection: ${nominate ? 'te, ' : ''}close\r\n\r\n`));
+      assert.equal(r.kind, 'forwarded');
+      return r.kind === 'forwarded' ? r.request.headers.find(([k]) => k === 'te')?.[1].toString() : undefined;
+    };
+    assert.equal(te('trailers'), 'trailers');
+    assert.equal(te('gzip, trailers'), 'trailers');
+    assert.equal(te('gzip'), undefined);
+    assert.equal(te('Trailers'), undefined, 'HCM compares case-sensitively');
+    assert.equal(te('gzip, Trailers', true), 'trailers', 'a nominated TE is compared case-insensitively');
+    const r = envoyProcess(Buffer.from('GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n'), { ...DEFAULT_ENVOY_OPTIONS, remoteAddress: '10.1.2.3' });
+    assert.equal(r.kind, 'forwarded');
+    if (r.kind !== 'forwarded') return;
+    const h = (n: string) => r.request.headers.find(([k]) => k === n)?.[1].toString();
+    assert.equal(h('x-forwarded-for'), '1.2.3.4,10.1.2.3');
+    assert.equal(h('x-envoy-external-address'), '10.1.2.3');
+  });
+
+  it('CONNECT: authority-form host:port → 404 (no CONNECT route), anything else → 400 invalid_url', () => {
+    const c = (target: string) => envoyProcess(Buffer.from(`CONNECT ${target} HTTP/1.1\r\nHost: h\r\n\r\n`));
+    assert.deepEqual([c('1.2.3.4:80'), c('www.coreruleset.org:80'), c('www.coreruleset.org')].map((r) => r.kind === 'rejected' && r.status), [404, 404, 400]);
+  });
+
   it('removes hop-by-hop headers and an invalid Referer, keeps header names with underscores', () => {
     const raw = 'GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\nKeep-Alive: 300\r\nReferer: #x=foo\r\nX_Filename: a.php\r\n\r\n';
     assert.ok(envoyRefererValid('http://www.example.com/foo?bar=xyz') && envoyRefererValid('/resource.html') && envoyRefererValid('http'));
@@ -243,7 +287,7 @@ describe('not-applicable detection', () => {
     ['non-numeric Content-Length', 'headers: {Host: localhost, Content-Length: NotDigits}', 'envoy-rejects:invalid_content_length'],
     ['NUL in a header value', 'headers: {Host: localhost, X-A: "a\\0b"}', 'envoy-rejects:invalid_header_value'],
     ['header name with a space', 'headers: {Host: localhost, "X A": b}', 'envoy-rejects:invalid_header_name'],
-    ['CONNECT', 'method: CONNECT\n          uri: "1.2.3.4:80"\n          headers: {Host: localhost}', 'envoy-rejects:connect_not_enabled'],
+    ['CONNECT', 'method: CONNECT\n          uri: "1.2.3.4:80"\n          headers: {Host: localhost}', 'envoy-rejects:connect_not_routed'],
     ['OPTIONS *', 'method: OPTIONS\n          uri: "*"\n          headers: {Host: localhost}', 'envoy-rejects:absolute_path'],
     ['unsupported Transfer-Encoding', 'method: POST\n          headers: {Host: localhost, Transfer-Encoding: gzip}\n          autocomplete_headers: false', 'envoy-rejects:invalid_transfer_encoding'],
   ];

@@ -25,6 +25,8 @@ export interface TestBootstrapOptions extends ExtAuthzOptions {
   verdictHeaders?: boolean;
   /** Access log to stdout (default true). */
   accessLog?: boolean;
+  /** Extra access log fields (name → Envoy format string), e.g. the client port to correlate. */
+  accessLogFields?: Record<string, string>;
 }
 
 export const README_EXT_AUTHZ_DEFAULTS = {
@@ -109,7 +111,7 @@ export function testBootstrap(o: TestBootstrapOptions): Record<string, unknown> 
                               name: 'envoy.access_loggers.stdout',
                               typed_config: {
                                 '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
-                                log_format: { json_format: { ...ACCESS_LOG_FORMAT, waf_overload: md('waf_overload') } },
+                                log_format: { json_format: { ...ACCESS_LOG_FORMAT, waf_overload: md('waf_overload'), ...o.accessLogFields } },
                               },
                             },
                           ],
