@@ -5,7 +5,10 @@
 // server CPU per benign request with and without the layer (same run, as a ratio).
 //
 //   node dist/bench/detection/detection-bench.js [--per-class N] [--concurrency N]
-//        [--configs pl1,pl1+layer,pl2,pl2+layer] [--cpu-rounds N] [--out FILE]
+//        [--configs pl1,pl1+layer,pl2,pl2+layer] [--cpu-rounds N] [--out FILE] [--misses FILE]
+//
+// --misses FILE writes the attack probes each config let through (class, placement, encoding,
+// payload) as NDJSON — for reading what the rules miss, never for the rules to load.
 //
 // Writes test-results/detection-bench.json.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -62,6 +65,7 @@ function sample<T>(items: T[], n: number): T[] {
 
 interface Probe {
   cls: string;
+  payload: string;
   placement: Placement;
   encoding: Encoding;
   request: unknown;
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
       configs: { type: 'string', default: 'pl1,pl1+layer,pl2,pl2+layer' },
       'cpu-rounds': { type: 'string', default: '2' },
       out: { type: 'string', default: join(REPO_ROOT, 'test-results', 'detection-bench.json') },
+      misses: { type: 'string' },
     },
   });
   const perClass = Number(values['per-class']);
@@ -133,7 +138,7 @@ async function main(): Promise<void> {
           const value = encodeValue(payload, encoding);
           const req = toCheck(buildRequest(placement, value, { xmlDocument: cls === 'xxe-injection', payload, encoding }));
           if (req === null) notForwarded++;
-          else probes.push({ cls, placement, encoding, request: req });
+          else probes.push({ cls, payload, placement, encoding, request: req });
         }
       }
     }
@@ -156,6 +161,7 @@ async function main(): Promise<void> {
   console.log(`${probes.length} attack requests (${notForwarded} not forwarded by Envoy, left out), ${benign.length} benign requests`);
 
   const results: Record<string, unknown> = {};
+  const missLines: string[] = [];
   const cpu: Record<string, number> = {};
   for (const config of values.configs!.split(',')) {
     const pl = config.startsWith('pl2') ? 2 : 1;
@@ -186,6 +192,11 @@ async function main(): Promise<void> {
           fpItems.push(benign[i]!.name);
           for (const id of o.ruleIds) fpRules[id] = (fpRules[id] ?? 0) + 1;
         });
+        if (values.misses !== undefined) {
+          probes.forEach((p, i) => {
+            if (!denied[i]) missLines.push(JSON.stringify({ config, cls: p.cls, placement: p.placement, encoding: p.encoding, payload: p.payload }));
+          });
+        }
         const blocked = denied.filter(Boolean).length;
         const fp = fpItems.length;
         results[config] = {
@@ -217,6 +228,7 @@ async function main(): Promise<void> {
   const report = { generatedAt: new Date().toISOString(), settings: { perClass, concurrency, cpuRounds, notForwarded }, cpuRatios: ratios, results };
   mkdirSync(resolve(values.out!, '..'), { recursive: true });
   writeFileSync(values.out!, JSON.stringify(report, null, 2) + '\n');
+  if (values.misses !== undefined) writeFileSync(values.misses, missLines.join('\n') + '\n');
   console.log(`wrote ${values.out}`);
 }
 

@@ -6,7 +6,7 @@
 //   4. Include <crs>/rules/*.conf.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { MODSECURITY_RECOMMENDED_REQUEST_SIDE } from '../../src/engine/crs-layout.js';
+import { crsRulesIncludes, MODSECURITY_RECOMMENDED_REQUEST_SIDE, SIDEWALL_LAYER_DIR } from '../../src/engine/crs-layout.js';
 
 
 /**
@@ -36,6 +36,8 @@ export interface EntryConfOptions {
   testSetup: boolean;
   /** Extra SecLang appended after crs-setup (before the rules), e.g. a paranoia level. */
   extra?: string;
+  /** Include Sidewall's detection layer where CRS directory mode puts it (before REQUEST-949). */
+  sidewallLayer?: boolean;
 }
 
 export function entryConfText(options: EntryConfOptions): string {
@@ -48,7 +50,7 @@ export function entryConfText(options: EntryConfOptions): string {
     '',
     options.testSetup ? '# -- CRS regression test setup (tests/regression/README.md) --\n' + CRS_TEST_SECACTION : '',
     options.extra ?? '',
-    `Include ${join(rulesDir, '*.conf')}`,
+    ...(options.sidewallLayer === true ? crsRulesIncludes(rulesDir, SIDEWALL_LAYER_DIR) : [`Include ${join(rulesDir, '*.conf')}`]),
     '',
   ].join('\n');
 }

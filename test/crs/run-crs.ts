@@ -69,6 +69,8 @@ export interface RunCrsOptions {
   outDir?: string;
   /** Progress / result lines (default: console.log). */
   log?: (line: string) => void;
+  /** v4: load Sidewall's detection layer as CRS directory mode does (reports: crs-layer-failures). */
+  sidewallLayer?: boolean;
 }
 
 export interface StageFailure {
@@ -148,7 +150,7 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
   const rulesDir = resolve(options.rulesDir ?? (crs3 ? DEBIAN_CRS3_RULES_DIR : join(crsDir, 'rules')));
   const overridesPath = options.overridesFile ?? join(REPO_ROOT, 'test', 'crs', crs3 ? 'overrides-crs3.yaml' : 'overrides.yaml');
   const fallbackIds = options.regexFallbackRuleIds ?? (crs3 ? CRS3_REGEX_FALLBACK_RULE_IDS : []);
-  const reportBase = crs3 ? 'crs3-failures' : 'crs-failures';
+  const reportBase = crs3 ? 'crs3-failures' : options.sidewallLayer === true ? 'crs-layer-failures' : 'crs-failures';
   const envoy: EnvoyOptions = { ...DEFAULT_ENVOY_OPTIONS, ...options.envoy };
   const headerEncoding = options.headerEncoding ?? 'raw';
   const concurrency = options.concurrency ?? 16;
@@ -179,7 +181,7 @@ export async function runCrs(options: RunCrsOptions = {}): Promise<Summary> {
         workDir = mkdtempSync(join(tmpdir(), 'sidewall-crs-'));
         const entry = crs3
           ? writeCrs3EntryConf(workDir, { rulesDir, crsSetup: options.crsSetup ?? DEBIAN_CRS3_SETUP })
-          : writeEntryConf(workDir, { crsDir, rulesDir, testSetup: true });
+          : writeEntryConf(workDir, { crsDir, rulesDir, testSetup: true, sidewallLayer: options.sidewallLayer === true });
         const extraArgs: string[] = [];
         if (fallbackIds.length > 0) {
           const configFile = join(workDir, 'sidewall.yaml');
@@ -401,6 +403,7 @@ async function main(argv: string[]): Promise<number> {
         'envoy-allow-custom-methods': { type: 'boolean' },
         'no-reports': { type: 'boolean' },
         'server-target': { type: 'string' },
+        'sidewall-layer': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -411,7 +414,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.help) {
     console.log('usage: node dist/test/crs/run-crs.js [--suite v4|crs3] [--crs-setup FILE] [--filter RE] [--threshold PCT] [--concurrency N] [--rules-dir DIR]\n' +
       '       [--crs-dir DIR] [--deadline-ms N] [--verbose] [--header-encoding raw|map] [--envoy-reject-http10]\n' +
-      '       [--envoy-allow-custom-methods] [--server-target unix:/path|host:port] [--no-reports]');
+      '       [--envoy-allow-custom-methods] [--server-target unix:/path|host:port] [--no-reports] [--sidewall-layer]');
     return 0;
   }
   const num = (v: string | undefined, what: string): number | undefined => {
@@ -446,6 +449,7 @@ async function main(argv: string[]): Promise<number> {
       ...(values['envoy-allow-custom-methods'] ? { allowCustomMethods: true } : {}),
     },
     writeReports: !values['no-reports'],
+    sidewallLayer: values['sidewall-layer'] ?? false,
     ...(values['server-target'] !== undefined ? { serverTarget: values['server-target'] } : {}),
   };
   let summary: Summary;
