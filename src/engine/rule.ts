@@ -5,6 +5,7 @@ import type { Macro } from './macro.js';
 import type { Transaction } from './transaction.js';
 import type { TransformNode } from './transform-pipeline.js';
 import type { PrefilterSlot } from './accel/prefilter-group.js';
+import type { RulePrecheck } from './accel/rule-precheck.js';
 
 export type Disruptive = 'pass' | 'deny' | 'drop' | 'block' | 'allow' | 'redirect' | 'proxy';
 export type AllowScope = 'all' | 'phase' | 'request';
@@ -52,6 +53,8 @@ export class Rule {
   pipeline: TransformNode | null = null;
   /** Prefilter slot (literal automaton or RE2.Set) for a static @rx; see accel/. */
   prefilter: PrefilterSlot | null = null;
+  /** Whole-rule prefilter (accel/rule-precheck.ts): false = no target value can match. */
+  precheck: RulePrecheck | null = null;
   multiMatch = false;
   capture = false;
 
@@ -83,6 +86,7 @@ export class Rule {
    */
   evaluate(tx: Transaction): boolean {
     tx.captureEnabled = this.capture;
+    if (this.precheck !== null && !this.precheck(tx)) return false;
     const runtimeExcl = tx.runtimeExclusionsFor(this.head);
     let matched = false;
     const targets = this.targets;

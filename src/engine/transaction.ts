@@ -6,10 +6,11 @@ import type { OperatorTx } from '../operators/types.js';
 import type { Exclusion, Rule } from './rule.js';
 import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
-import type { PrefilterGroup } from './accel/prefilter-group.js';
+import type { PrefilterGroup, ScanMemo } from './accel/prefilter-group.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
 import type { Budget, BudgetStop } from './budget.js';
 import type { TraceRecorder } from './trace.js';
+import type { VariableDef } from '../variables/types.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
 
@@ -79,6 +80,10 @@ export class Transaction implements OperatorTx {
   private readonly namesCache = new Map<string, KV[]>();
   private readonly tcache: Array<Map<string, string> | undefined> = [];
   private readonly pcache: Array<Map<string, Uint8Array | null> | undefined> = [];
+  /** Literal scans per distinct string, shared by every literal prefilter group. */
+  private readonly scans: ScanMemo = new Map();
+  /** Per (prefilter group, collection) union of answers (accel/rule-precheck.ts); reset when any variable changes. */
+  private ucache: Array<Uint8Array | null | undefined> = [];
 
   constructor(
     readonly ruleset: RuleSet,
@@ -96,6 +101,7 @@ export class Transaction implements OperatorTx {
   // ---- variable storage ----
 
   setScalar(name: string, value: string): void {
+    if (this.ucache.length !== 0) this.ucache = [];
     this.scalars.set(name, { key: '', value });
   }
 
@@ -115,6 +121,7 @@ export class Transaction implements OperatorTx {
     }
     c.push({ key, value });
     this.namesCache.delete(name);
+    if (this.ucache.length !== 0) this.ucache = [];
   }
 
   /** Adds a request argument from the query string ('GET') or a body processor ('POST'). */
@@ -122,6 +129,7 @@ export class Transaction implements OperatorTx {
     const limit = this.ruleset.argumentsLimit;
     if (limit > 0 && this.argumentsCount >= limit) return false;
     this.argumentsCount++;
+    if (this.ucache.length !== 0) this.ucache = [];
     this.collections.get(origin === 'GET' ? 'ARGS_GET' : 'ARGS_POST')!.push({ key, value });
     this.argsCache = null;
     this.namesCache.delete('ARGS');
@@ -178,6 +186,7 @@ export class Transaction implements OperatorTx {
   /** Generic keyed store for setvar on TX and the other (non-persistent here) collections. */
   collectionSet(collection: string, key: string, value: string): void {
     if (collection === 'TX') return this.txSet(key, value);
+    if (this.ucache.length !== 0) this.ucache = [];
     let c = this.collections.get(collection);
     if (c === undefined) {
       c = [];
@@ -198,6 +207,7 @@ export class Transaction implements OperatorTx {
 
   collectionDelete(collection: string, key: string): void {
     if (collection === 'TX') return this.txDelete(key);
+    if (this.ucache.length !== 0) this.ucache = [];
     const c = this.collections.get(collection);
     if (c === undefined) return;
     const lower = key.toLowerCase();
@@ -284,9 +294,36 @@ export class Transaction implements OperatorTx {
       const hit = cache.get(value);
       if (hit !== undefined) return hit;
     }
-    const hits = group.hits(value);
+    const hits = group.hits(value, this.scans);
     cache.set(value, hits);
     return hits;
+  }
+
+  /**
+   * The union over every value of `def` of `group`'s answers (after `pipeline`): slot 1 when the
+   * rule may match some value; null = no answer for some value. Cached until a variable changes.
+   */
+  unionHits(slot: number, group: PrefilterGroup, pipeline: TransformNode | null, def: VariableDef): Uint8Array | null {
+    const cached = this.ucache[slot];
+    if (cached !== undefined) return cached;
+    const entries = def.read(this);
+    const none = group.none;
+    let acc: Uint8Array | null = none;
+    let last: Uint8Array | null = none;
+    for (let i = 0; i < entries.length; i++) {
+      const v = entries[i]!.value;
+      const h = this.prefilterHits(group, pipeline === null ? v : this.transform(pipeline, v));
+      if (h === null) {
+        acc = null;
+        break;
+      }
+      if (h === last) continue;
+      last = h;
+      if (acc === none) acc = h.slice();
+      else for (let k = 0; k < h.length; k++) acc![k] = acc![k]! | h[k]!;
+    }
+    this.ucache[slot] = acc;
+    return acc;
   }
 
   // ---- ctl removals ----

@@ -75,8 +75,11 @@ function splitPhrases(s: string): string[] {
 }
 
 // The engine does not expand macros for @pm (ModSecurity does not either); supported anyway.
-export const pmFactory: OperatorFactory = (init): Operator =>
-  preparedOperator(init, (arg) => new AhoCorasick(pmPhrases(arg)), evaluatePm);
+export const pmFactory: OperatorFactory = (init): Operator => {
+  if (init.expand !== null) return preparedOperator(init, (arg) => new AhoCorasick(pmPhrases(arg)), evaluatePm);
+  const ac = new AhoCorasick(pmPhrases(init.arg));
+  return { evaluate: (tx, input) => evaluatePm(ac, tx, input), prefilterPhrases: ac.phrases };
+};
 
 /**
  * Phrases of a data file: one per line, verbatim (inner and trailing spaces included). Empty lines,
@@ -103,5 +106,5 @@ export function loadPhraseFiles(init: OperatorInit): string[] {
 
 export const pmFromFileFactory: OperatorFactory = (init): Operator => {
   const ac = new AhoCorasick(loadPhraseFiles(init));
-  return { evaluate: (tx, input) => evaluatePm(ac, tx, input) };
+  return { evaluate: (tx, input) => evaluatePm(ac, tx, input), prefilterPhrases: ac.phrases };
 };

@@ -40,6 +40,11 @@ export interface Operator {
    * reports no match — a pure optimisation, `evaluate` stays the reference.
    */
   readonly prefilterPattern?: string;
+  /**
+   * For a static @pm / @pmFromFile: its phrases. It matches exactly when one occurs (ASCII case
+   * folded), so the engine's literal prefilter may skip `evaluate` when none does.
+   */
+  readonly prefilterPhrases?: readonly string[];
 }
 
 /** Builds an operator at load time; throws an Error with a clear message for a bad argument. */

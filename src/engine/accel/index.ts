@@ -7,14 +7,17 @@ import { buildLiteralPrefilters, type LiteralPrefilterStats } from './literal-pr
 import { buildRegexSets } from './regex-set.js';
 import { ruleLinks } from './prefilter-group.js';
 import { memoizeKeyMatchers } from './key-memo.js';
+import { buildRulePrechecks, UnionSlots } from './rule-precheck.js';
 
 export interface AccelerationStats {
   enabled: boolean;
-  /** Static RE2 @rx links that could be prefiltered at all. */
+  /** Static RE2 @rx and @pm links that could be prefiltered at all. */
   candidates: number;
   literal: LiteralPrefilterStats;
   /** RE2.Set groups for the candidates without literals. */
   regexSets: { groups: number; rules: number };
+  /** Links skipped as a whole when no value of any target can match (rule-precheck.ts). */
+  prechecked: number;
 }
 
 export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): AccelerationStats {
@@ -22,13 +25,15 @@ export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): Acce
   const candidates: Rule[] = [];
   for (const r of links) {
     r.prefilter = null;
-    if (r.operator.prefilterPattern !== undefined) candidates.push(r);
+    r.precheck = null;
+    if (r.operator.prefilterPattern !== undefined || r.operator.prefilterPhrases !== undefined) candidates.push(r);
   }
   const stats: AccelerationStats = {
     enabled,
     candidates: candidates.length,
-    literal: { groups: 0, rules: 0, literals: 0, plainRules: 0 },
+    literal: { groups: 0, rules: 0, literals: 0, plainRules: 0, phraseRules: 0 },
     regexSets: { groups: 0, rules: 0 },
+    prechecked: 0,
   };
   if (!enabled) return stats;
   const wrapped = new Map<KeyMatcher, KeyMatcher>();
@@ -36,5 +41,6 @@ export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): Acce
   const { rest, stats: literal } = buildLiteralPrefilters(candidates, 0);
   stats.literal = literal;
   stats.regexSets = buildRegexSets(rest, literal.groups);
+  stats.prechecked = buildRulePrechecks(links, new UnionSlots());
   return stats;
 }

@@ -1,14 +1,18 @@
-// Literal prefilter: every static RE2 @rx with required literals (required-literals.ts) joins the
-// automaton of its transformation pipeline. One Aho-Corasick pass over a transformed value finds
-// every literal of every rule of that pipeline at once; a rule none of whose literals occurred
-// cannot match that value and skips its regex. The regex still decides (and captures) on "maybe".
+// Literal prefilter: every static RE2 @rx with required literals (required-literals.ts), and every
+// static @pm / @pmFromFile (whose phrases are exactly its condition), gets a condition slot in the
+// group of its transformation pipeline. All literals of all groups live in one Aho-Corasick
+// automaton (LiteralIndex): one pass over a distinct value finds every literal of every rule, and
+// because most transformations are identities on benign values, the many pipelines that see the
+// same string share that pass (the transaction keeps the scan per string, see Transaction). Each
+// group then turns the literals found into its answer: a rule none of whose literals occurred cannot
+// match that value and skips its operator. The operator still decides (and captures) on "maybe".
 //
 // A rule may carry two conditions: one for any value, and a sharper one for "plain" values without
-// rare bytes (rare-bytes.ts). Both sit in the same automaton (as condition slots rule and
-// size + rule); which one applies is decided per value by one scan for rare bytes.
+// rare bytes (rare-bytes.ts). Both are slots of the group (rule and size + rule); which one applies
+// is decided per value by one scan for rare bytes.
 import { AhoCorasick } from '../../operators/aho-corasick.js';
 import type { Rule } from '../rule.js';
-import { byPipeline, type PrefilterGroup } from './prefilter-group.js';
+import { byPipeline, type LiteralScan, type PrefilterGroup, type ScanMemo } from './prefilter-group.js';
 import { literalConditions, type LiteralConditions } from './required-literals.js';
 import { hasRareByte, RARE } from './rare-bytes.js';
 
@@ -17,60 +21,100 @@ const ANY_ONLY = 0; // the any-value condition, whatever the value
 const SPLIT = 1; // rare bytes: the any-value condition; plain value: the plain one
 const SPLIT_NO_ANY = 2; // rare bytes: maybe; plain value: the plain one
 
-class LiteralGroup implements PrefilterGroup {
+const NO_LITERALS = new Int32Array(0);
+const EMPTY_PLAIN: LiteralScan = { found: NO_LITERALS, rare: false };
+const EMPTY_RARE: LiteralScan = { found: NO_LITERALS, rare: true };
+
+/** The one automaton over every literal of a rule set's literal groups. */
+export class LiteralIndex {
   private readonly ac: AhoCorasick;
-  /** Per literal (automaton phrase index): the condition slots it satisfies. */
-  private readonly literalSlots: Int32Array[];
-  private readonly mode: Uint8Array;
-  /** Scratch for one scan (evaluation is synchronous, so one per group suffices). */
   private readonly seen: Uint8Array;
   private readonly found: Int32Array;
-  private readonly conds: Uint8Array;
-  /** Shared answers when no literal occurs (never written): plain value, value with rare bytes. */
-  private readonly none: Uint8Array;
+  readonly size: number;
+
+  constructor(literals: readonly string[]) {
+    this.ac = new AhoCorasick(literals, true);
+    if (this.ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
+    this.size = literals.length;
+    this.seen = new Uint8Array(literals.length);
+    this.found = new Int32Array(literals.length);
+  }
+
+  /** Literals occurring in `value` (indices into the constructor's list); null when it is not a byte string. */
+  scan(value: string): LiteralScan | null {
+    const n = this.ac.collect(value, this.seen, this.found);
+    if (n < 0) return null;
+    const rare = hasRareByte(value);
+    if (n === 0) return rare ? EMPTY_RARE : EMPTY_PLAIN;
+    for (let k = 0; k < n; k++) this.seen[this.found[k]!] = 0;
+    return { found: this.found.slice(0, n), rare };
+  }
+
+  /** The scan of `value`, computed once per distinct string in `memo`. */
+  scanMemo(value: string, memo: ScanMemo | undefined): LiteralScan | null {
+    if (memo === undefined) return this.scan(value);
+    const hit = memo.get(value);
+    if (hit !== undefined) return hit;
+    const s = this.scan(value);
+    memo.set(value, s);
+    return s;
+  }
+}
+
+class LiteralGroup implements PrefilterGroup {
+  /**
+   * Per index literal, the rules it makes "maybe": for values with rare bytes (their any-value
+   * condition) and for plain values (their plain condition, or the any-value one when they have no
+   * plain one). undefined: none of this group.
+   */
+  private readonly rareSlots: Array<Int32Array | undefined>;
+  private readonly plainSlots: Array<Int32Array | undefined>;
+  /** Answers when no literal of the group occurs (shared, never written): plain value, value with rare bytes. */
+  readonly none: Uint8Array;
   private readonly noneRare: Uint8Array;
-  private readonly split: boolean;
 
   constructor(
     readonly id: number,
     readonly size: number,
-    slotsByLiteral: Map<string, number[]>,
+    private readonly index: LiteralIndex,
+    slotsByLiteral: Map<number, number[]>,
     mode: Uint8Array,
   ) {
-    const literals = [...slotsByLiteral.keys()];
-    this.ac = new AhoCorasick(literals, true);
-    if (this.ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
-    this.literalSlots = literals.map((l) => Int32Array.from(slotsByLiteral.get(l)!));
-    this.mode = mode;
-    this.split = mode.some((m) => m !== ANY_ONLY);
-    this.seen = new Uint8Array(literals.length);
-    this.found = new Int32Array(literals.length);
-    this.conds = new Uint8Array(2 * size);
+    this.rareSlots = new Array<Int32Array | undefined>(index.size);
+    this.plainSlots = new Array<Int32Array | undefined>(index.size);
+    for (const [lit, slots] of slotsByLiteral) {
+      const rare: number[] = [];
+      const plain: number[] = [];
+      for (const slot of slots) {
+        if (slot < size) {
+          // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
+          if (mode[slot] !== SPLIT_NO_ANY) rare.push(slot);
+          if (mode[slot] === ANY_ONLY) plain.push(slot);
+        } else {
+          plain.push(slot - size);
+        }
+      }
+      if (rare.length > 0) this.rareSlots[lit] = Int32Array.from(rare);
+      if (plain.length > 0) this.plainSlots[lit] = Int32Array.from(plain);
+    }
     this.none = new Uint8Array(size);
     this.noneRare = mode.map((m) => (m === SPLIT_NO_ANY ? 1 : 0));
   }
 
-  hits(value: string): Uint8Array | null {
-    const n = this.ac.collect(value, this.seen, this.found);
-    if (n < 0) return null;
-    const rare = this.split && hasRareByte(value);
-    if (n === 0) return rare ? this.noneRare : this.none;
-    const size = this.size;
-    const conds = this.conds;
-    for (let k = 0; k < n; k++) {
-      const lit = this.found[k]!;
-      this.seen[lit] = 0;
-      const slots = this.literalSlots[lit]!;
-      for (let j = 0; j < slots.length; j++) conds[slots[j]!] = 1;
+  hits(value: string, memo?: ScanMemo): Uint8Array | null {
+    const scan = this.index.scanMemo(value, memo);
+    if (scan === null) return null;
+    const found = scan.found;
+    const base = scan.rare ? this.noneRare : this.none;
+    const table = scan.rare ? this.rareSlots : this.plainSlots;
+    let hits: Uint8Array | null = null;
+    for (let k = 0; k < found.length; k++) {
+      const slots = table[found[k]!];
+      if (slots === undefined) continue;
+      if (hits === null) hits = base.slice();
+      for (let j = 0; j < slots.length; j++) hits[slots[j]!] = 1;
     }
-    const hits = new Uint8Array(size);
-    const mode = this.mode;
-    for (let i = 0; i < size; i++) {
-      const m = mode[i]!;
-      hits[i] = m === ANY_ONLY || rare ? (m === SPLIT_NO_ANY ? 1 : conds[i]!) : conds[size + i]!;
-    }
-    conds.fill(0);
-    return hits;
+    return hits ?? base;
   }
 }
 
@@ -80,32 +124,62 @@ export interface LiteralPrefilterStats {
   literals: number;
   /** Rules with a sharper condition for values without rare bytes. */
   plainRules: number;
+  /** Of `rules`, @pm / @pmFromFile links (their phrases as literals). */
+  phraseRules: number;
+}
+
+/** ASCII letters folded to lower case, every char reduced to its byte, as the automaton reads them. */
+function foldPhrase(p: string): string {
+  let out = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i) & 0xff;
+    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
+  return out;
+}
+
+function conditionsOfRule(r: Rule): LiteralConditions | null {
+  const phrases = r.operator.prefilterPhrases;
+  if (phrases !== undefined) return { any: phrases.filter((p) => p.length > 0).map(foldPhrase), plain: null };
+  const pattern = r.operator.prefilterPattern;
+  if (pattern === undefined) return null;
+  const c = literalConditions(pattern, RARE);
+  return c.any === null && c.plain === null ? null : c;
 }
 
 /**
- * Gives every rule link with required literals a slot in its pipeline's automaton; ids start at
- * `firstId`. Returns the rules left without a condition, in order, and what was built.
+ * Gives every rule link with required literals (or phrases) a slot in its pipeline's group; ids
+ * start at `firstId`. Returns the @rx links left without a condition, in order, and what was built.
  */
 export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): { rest: Rule[]; stats: LiteralPrefilterStats } {
-  const stats: LiteralPrefilterStats = { groups: 0, rules: 0, literals: 0, plainRules: 0 };
+  const stats: LiteralPrefilterStats = { groups: 0, rules: 0, literals: 0, plainRules: 0, phraseRules: 0 };
   const rest: Rule[] = [];
   const conditionsOf = new Map<Rule, LiteralConditions>();
   for (const r of rules) {
-    const c = literalConditions(r.operator.prefilterPattern!, RARE);
-    if (c.any === null && c.plain === null) rest.push(r);
-    else conditionsOf.set(r, c);
+    const c = conditionsOfRule(r);
+    if (c !== null) conditionsOf.set(r, c);
+    else if (r.operator.prefilterPattern !== undefined) rest.push(r);
   }
+  const literalIds = new Map<string, number>();
+  const idOf = (lit: string): number => {
+    let id = literalIds.get(lit);
+    if (id === undefined) literalIds.set(lit, (id = literalIds.size));
+    return id;
+  };
+  const plans: Array<{ list: Rule[]; slotsByLiteral: Map<number, number[]>; mode: Uint8Array }> = [];
   for (const list of byPipeline(conditionsOf.keys()).values()) {
     const size = list.length;
-    const slotsByLiteral = new Map<string, number[]>();
+    const slotsByLiteral = new Map<number, number[]>();
     const add = (lit: string, slot: number): void => {
-      let slots = slotsByLiteral.get(lit);
-      if (slots === undefined) slotsByLiteral.set(lit, (slots = []));
-      slots.push(slot);
+      const id = idOf(lit);
+      let slots = slotsByLiteral.get(id);
+      if (slots === undefined) slotsByLiteral.set(id, (slots = []));
+      if (slots[slots.length - 1] !== slot) slots.push(slot);
     };
     const mode = new Uint8Array(size);
     list.forEach((rule, slot) => {
       const c = conditionsOf.get(rule)!;
+      if (rule.operator.prefilterPhrases !== undefined) stats.phraseRules++;
       if (c.any !== null) for (const lit of c.any) add(lit, slot);
       if (c.plain !== null) {
         for (const lit of c.plain) add(lit, size + slot);
@@ -113,10 +187,15 @@ export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): 
         stats.plainRules++;
       }
     });
-    const group = new LiteralGroup(firstId + stats.groups++, size, slotsByLiteral, mode);
-    list.forEach((rule, index) => (rule.prefilter = { group, index }));
-    stats.rules += size;
-    stats.literals += slotsByLiteral.size;
+    plans.push({ list, slotsByLiteral, mode });
+  }
+  if (plans.length === 0) return { rest, stats };
+  const index = new LiteralIndex([...literalIds.keys()]);
+  stats.literals = index.size;
+  for (const { list, slotsByLiteral, mode } of plans) {
+    const group = new LiteralGroup(firstId + stats.groups++, list.length, index, slotsByLiteral, mode);
+    list.forEach((rule, i) => (rule.prefilter = { group, index: i }));
+    stats.rules += list.length;
   }
   return { rest, stats };
 }

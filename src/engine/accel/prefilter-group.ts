@@ -9,9 +9,23 @@ export interface PrefilterGroup {
   readonly id: number;
   /** Rule slots in the group. */
   readonly size: number;
-  /** Per slot 0 (cannot match) or 1 (maybe) for `value`; null = no answer, run every operator. */
-  hits(value: string): Uint8Array | null;
+  /** The all-zero answer (nothing can match); shared, never written. */
+  readonly none: Uint8Array;
+  /**
+   * Per slot 0 (cannot match) or 1 (maybe) for `value`; null = no answer, run every operator.
+   * `memo` (one per transaction) lets groups share work on the same string.
+   */
+  hits(value: string, memo?: ScanMemo): Uint8Array | null;
 }
+
+/** Which literals of a LiteralIndex occur in a value, and whether it holds rare bytes. */
+export interface LiteralScan {
+  readonly found: Int32Array;
+  readonly rare: boolean;
+}
+
+/** Literal scans per distinct string, for one transaction. */
+export type ScanMemo = Map<string, LiteralScan | null>;
 
 export interface PrefilterSlot {
   group: PrefilterGroup;

@@ -11,15 +11,19 @@ import { byPipeline, type PrefilterGroup } from './prefilter-group.js';
 const MIN_GROUP = 3;
 
 class RegexSetGroup implements PrefilterGroup {
+  readonly none: Uint8Array;
   constructor(
     readonly id: number,
     private readonly set: { match(s: string): number[] },
     readonly size: number,
-  ) {}
+  ) {
+    this.none = new Uint8Array(size);
+  }
 
   hits(value: string): Uint8Array | null {
     try {
       const matched = this.set.match(value);
+      if (matched.length === 0) return this.none;
       const hits = new Uint8Array(this.size);
       for (let i = 0; i < matched.length; i++) hits[matched[i]!] = 1;
       return hits;
