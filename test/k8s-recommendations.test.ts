@@ -4,7 +4,7 @@
 // namespace without events, never overwriting a ConfigMap that is not ours, never applied.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -147,6 +147,21 @@ describe('continuous recommender', () => {
       const c = controller(fileEventSource([file], logger), metrics);
       assert.deepEqual(await c.runOnce(), { files: 'created' });
       assert.match(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data['exclusions.conf'], /ruleRemoveTargetById=942190;ARGS:q/);
+      assert.deepEqual(await c.runOnce(), { files: 'unchanged' });
+      // The receiver appends: the next pass reads the grown file again.
+      appendFileSync(file, falsePositives('files', 10, 5 * HOUR).map((e) => JSON.stringify(e)).join('\n') + '\n');
+      assert.deepEqual(await c.runOnce(), { files: 'updated' });
+      assert.equal(JSON.parse(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data[EVIDENCE_FILE]).events, 35);
+      // A second file in a directory source is picked up; a removed one is forgotten.
+      const more = join(dir, 'more');
+      mkdirSync(more);
+      writeFileSync(join(more, 'a.ndjson'), falsePositives('files', 5, 9 * HOUR).map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const d = controller(fileEventSource([file, more], logger), metrics);
+      await d.runOnce();
+      assert.equal(JSON.parse(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data[EVIDENCE_FILE]).events, 40);
+      rmSync(join(more, 'a.ndjson'));
+      await d.runOnce();
+      assert.equal(JSON.parse(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data[EVIDENCE_FILE]).events, 35);
       const broken = controller(() => {
         throw new Error('disk gone');
       }, metrics);

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SecurityEvent } from '../events/schema.js';
-import { DEFAULT_RECOMMEND, readEvents, recommend, type RecommendOptions } from '../recommend/index.js';
+import { DEFAULT_RECOMMEND, readEvents, recommend, type ReadCache, type RecommendOptions } from '../recommend/index.js';
 import type { ControllerMetrics } from './controller-metrics.js';
 import { KubeApiError, seg, type KubeClient } from './kube-client.js';
 import { EXCLUSIONS_FILE, MANAGED_BY, MANAGED_BY_LABEL, type ConfigMapLike } from './settings-render.js';
@@ -25,10 +25,14 @@ export const GENERATED_ANNOTATION = 'sidewall.io/recommendations-generated';
 /** Where the events come from: all events with time in [sinceMs, untilMs). */
 export type EventSource = (sinceMs: number, untilMs: number) => SecurityEvent[] | Promise<SecurityEvent[]>;
 
-/** Events from files/directories `sidewall recommend` reads (receiver NDJSON, spools, log lines), re-read each pass. */
+/**
+ * Events from files/directories `sidewall recommend` reads (receiver NDJSON, spools, log lines);
+ * each pass re-reads only the files that changed since the last one.
+ */
 export function fileEventSource(paths: readonly string[], logger: Logger): EventSource {
+  const cache: ReadCache = new Map();
   return (sinceMs, untilMs) => {
-    const read = readEvents([...paths]);
+    const read = readEvents([...paths], cache);
     if (read.problems.length > 0) {
       logger.warn({ problems: read.problems.length, first: read.problems[0] }, 'recommender: some event lines could not be read');
     }
