@@ -119,6 +119,21 @@ describe('webhook auth against receivers that check credentials', () => {
     }
   });
 
+  test('--events-webhook-dir for jira: DIR/jira_project_key (required), DIR/jira_issue_type, DIR/username + DIR/password', () => {
+    const wd = join(dir, 'jira-dir');
+    mkdirSync(wd, { recursive: true });
+    writeFiles(wd, { url: 'https://example.atlassian.net/rest/api/2/issue\n', format: 'jira\n', username: 'bot@example.com\n', password: `${PASSWORD}\n` });
+    assert.throws(() => loadConfig({ cwd: dir, overrides: { eventsWebhookDirs: [wd] } }), /--events-webhook-dir .*jira-dir: jira_project_key: format jira needs DIR\/jira_project_key/);
+    writeFiles(wd, { jira_project_key: 'sec\n' });
+    assert.throws(() => loadConfig({ cwd: dir, overrides: { eventsWebhookDirs: [wd] } }), /jira_project_key: must be a Jira project key/);
+    writeFiles(wd, { jira_project_key: 'SEC\n', jira_issue_type: 'Bug\n' });
+    const w = loadConfig({ cwd: dir, overrides: { eventsWebhookDirs: [wd] } }).events!.webhooks[0]!;
+    assert.deepEqual(w.jira, { projectKey: 'SEC', issueType: 'Bug', labels: [] });
+    assert.equal(w.auth?.type, 'basic');
+    assert.equal(w.auth?.header(), 'Basic ' + Buffer.from(`bot@example.com:${PASSWORD}`).toString('base64'));
+    assert.equal(w.secret, null);
+  });
+
   test('auth only: no signature headers; --events-webhook-dir takes DIR/token without DIR/secret', async () => {
     const c = await startCollector((req) => ({ status: req.headers.authorization === `Bearer ${TOKEN}` ? 200 : 401 }));
     const wd = join(dir, 'hook-dir');
