@@ -58,6 +58,7 @@ Options for serve (flags override the config file):
       --settings-dir DIR        live settings: DIR/settings.yaml (+ exclusions.conf) for one
                                 namespace, or DIR/<namespace>/settings.yaml for a shared gateway
       --pod-settings LIST       pod overrides, e.g. mode=block,paranoia_level=2
+      --staged-max-ms N         time budget of one staged (shadow) evaluation (default 50)
                                 (keys: waf, mode, paranoia_level, anomaly_threshold)
 
 Rule and settings files are watched and reloaded without a restart; SIGHUP forces a reload.
@@ -140,6 +141,7 @@ async function serve(args: string[]): Promise<void> {
         'fail-open': { type: 'boolean' },
         'log-level': { type: 'string' },
         'max-check-ms': { type: 'string' },
+        'staged-max-ms': { type: 'string' },
         overload: { type: 'string' },
         'settings-dir': { type: 'string' },
         'pod-settings': { type: 'string' },
@@ -167,6 +169,7 @@ async function serve(args: string[]): Promise<void> {
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
   if (values['max-check-ms'] !== undefined) overrides.maxCheckMs = values['max-check-ms'];
   if (values.overload !== undefined) overrides.overload = values.overload;
+  if (values['staged-max-ms'] !== undefined) overrides.stagedMaxMs = values['staged-max-ms'];
   if (values['settings-dir'] !== undefined) overrides.settingsDir = values['settings-dir'];
   if (values['pod-settings'] !== undefined) overrides.podSettings = values['pod-settings'];
   if (values['events-webhook'] !== undefined) overrides.eventsWebhooks = values['events-webhook'];

@@ -15,7 +15,8 @@ import type { WebhookConfig } from '../src/events/config.js';
 import { WebhookSink } from '../src/events/webhook-sink.js';
 import { Metrics } from '../src/server/metrics.js';
 import { detection, metric, startCollector, waitUntil } from './helpers/events.js';
-import { cleanupDir, makeTempDir, writeFiles } from './helpers/server-process.js';
+import { CheckClient } from './helpers/check-client.js';
+import { BLOCK_RULES, cleanupDir, makeTempDir, startServer, writeFiles } from './helpers/server-process.js';
 import { startJira } from './receivers/jira-rest.js';
 
 const dir = makeTempDir('sidewall-webhook-auth-');
@@ -118,6 +119,21 @@ describe('webhook auth against receivers that check credentials', () => {
     }
   });
 
+  test('--events-webhook-dir for jira: DIR/jira_project_key (required), DIR/jira_issue_type, DIR/username + DIR/password', () => {
+    const wd = join(dir, 'jira-dir');
+    mkdirSync(wd, { recursive: true });
+    writeFiles(wd, { url: 'https://example.atlassian.net/rest/api/2/issue\n', format: 'jira\n', username: 'bot@example.com\n', password: `${PASSWORD}\n` });
+    assert.throws(() => loadConfig({ cwd: dir, overrides: { eventsWebhookDirs: [wd] } }), /--events-webhook-dir .*jira-dir: jira_project_key: format jira needs DIR\/jira_project_key/);
+    writeFiles(wd, { jira_project_key: 'sec\n' });
+    assert.throws(() => loadConfig({ cwd: dir, overrides: { eventsWebhookDirs: [wd] } }), /jira_project_key: must be a Jira project key/);
+    writeFiles(wd, { jira_project_key: 'SEC\n', jira_issue_type: 'Bug\n' });
+    const w = loadConfig({ cwd: dir, overrides: { eventsWebhookDirs: [wd] } }).events!.webhooks[0]!;
+    assert.deepEqual(w.jira, { projectKey: 'SEC', issueType: 'Bug', labels: [] });
+    assert.equal(w.auth?.type, 'basic');
+    assert.equal(w.auth?.header(), 'Basic ' + Buffer.from(`bot@example.com:${PASSWORD}`).toString('base64'));
+    assert.equal(w.secret, null);
+  });
+
   test('auth only: no signature headers; --events-webhook-dir takes DIR/token without DIR/secret', async () => {
     const c = await startCollector((req) => ({ status: req.headers.authorization === `Bearer ${TOKEN}` ? 200 : 401 }));
     const wd = join(dir, 'hook-dir');
@@ -198,5 +214,39 @@ describe('webhook auth config', () => {
     const shown = JSON.stringify(c) + inspect(c, { depth: 10 });
     assert.ok(!shown.includes(PASSWORD) && !shown.includes(Buffer.from(`bot:${PASSWORD}`).toString('base64')), shown);
     assert.match(JSON.stringify(w.auth), /"type":"basic","username":"bot","file":".*password"/);
+  });
+});
+
+describe('sidewall serve delivering to Jira with auth (real process)', () => {
+  test('blocked checks become a Jira issue through the bearer-authenticated webhook; the token is in no log line', { timeout: 30_000 }, async () => {
+    const jira = await startJira({ projects: [{ key: 'WAF', issueTypes: ['Bug'] }], auth: { type: 'bearer', token: TOKEN } });
+    const config = `events:
+  aggregation: { window_ms: 0 }
+  webhooks:
+    - name: jira
+      url: ${jira.base}/rest/api/2/issue
+      format: jira
+      jira: { project_key: WAF, issue_type: Bug }
+      auth: { type: bearer, token_file: ${files.token} }
+      batch: { max_events: 10, max_delay_ms: 100 }
+`;
+    const server = await startServer({ rules: BLOCK_RULES, config, args: ['--log-level', 'debug'] });
+    const client = new CheckClient(server.grpcAddress);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await client.check({ path: `/orders?q=attack${i}`, requestId: `proc-${i}` })).httpStatus, 403);
+      await waitUntil(() => [...jira.issues.values()].reduce((n, issue) => n + (issue.fields.description.match(/\|\|Request id\|/g)?.length ?? 0), 0) === 3, 10_000, () => JSON.stringify(jira.log));
+      assert.ok(jira.log.every((l) => l.authorization === `Bearer ${TOKEN}` && l.status === 201), JSON.stringify(jira.log));
+      const issue = [...jira.issues.values()][0]!;
+      assert.equal(issue.fields.project.key, 'WAF');
+      assert.ok(issue.fields.labels.includes('rule-1001'), issue.fields.labels.join());
+      assert.match(issue.fields.description, /proc\\-0/);
+      const started = server.logs.find((l) => l.msg === 'security events enabled') as { webhooks?: Array<{ auth: string; signed: boolean }> } | undefined;
+      assert.deepEqual(started?.webhooks?.map((w) => [w.auth, w.signed]), [['bearer', false]]);
+    } finally {
+      client.close();
+      await server.stop();
+      await jira.close();
+    }
+    assert.ok(!server.stdout().includes(TOKEN) && !server.stderr().includes(TOKEN), 'token never logged');
   });
 });

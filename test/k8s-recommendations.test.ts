@@ -4,7 +4,7 @@
 // namespace without events, never overwriting a ConfigMap that is not ours, never applied.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -13,13 +13,16 @@ import type { SecurityEvent } from '../src/events/schema.js';
 import { ControllerMetrics } from '../src/k8s/controller-metrics.js';
 import { KubeClient } from '../src/k8s/kube-client.js';
 import {
+  boundedEvidence,
   DIGEST_ANNOTATION,
+  EVIDENCE_MAX_BYTES,
   EVIDENCE_FILE,
   fileEventSource,
   RecommendationsController,
   RECOMMENDATIONS_CONFIGMAP,
   type EventSource,
 } from '../src/k8s/recommendations-controller.js';
+import type { GroupDecision } from '../src/recommend/index.js';
 import { parseDirectivesFromString } from '../src/seclang/reader.js';
 import { detection, metric, ruleMatch } from './helpers/events.js';
 import { FakeKubeApi } from './helpers/k8s-fake-api.js';
@@ -147,6 +150,21 @@ describe('continuous recommender', () => {
       const c = controller(fileEventSource([file], logger), metrics);
       assert.deepEqual(await c.runOnce(), { files: 'created' });
       assert.match(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data['exclusions.conf'], /ruleRemoveTargetById=942190;ARGS:q/);
+      assert.deepEqual(await c.runOnce(), { files: 'unchanged' });
+      // The receiver appends: the next pass reads the grown file again.
+      appendFileSync(file, falsePositives('files', 10, 5 * HOUR).map((e) => JSON.stringify(e)).join('\n') + '\n');
+      assert.deepEqual(await c.runOnce(), { files: 'updated' });
+      assert.equal(JSON.parse(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data[EVIDENCE_FILE]).events, 35);
+      // A second file in a directory source is picked up; a removed one is forgotten.
+      const more = join(dir, 'more');
+      mkdirSync(more);
+      writeFileSync(join(more, 'a.ndjson'), falsePositives('files', 5, 9 * HOUR).map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const d = controller(fileEventSource([file, more], logger), metrics);
+      await d.runOnce();
+      assert.equal(JSON.parse(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data[EVIDENCE_FILE]).events, 40);
+      rmSync(join(more, 'a.ndjson'));
+      await d.runOnce();
+      assert.equal(JSON.parse(api.configmaps.get(`files/${RECOMMENDATIONS_CONFIGMAP}`)!.data[EVIDENCE_FILE]).events, 35);
       const broken = controller(() => {
         throw new Error('disk gone');
       }, metrics);
@@ -211,4 +229,22 @@ test('controller: bad --recommend-* flags → exit 2 naming the flag', async () 
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, re);
   }
+});
+
+test('evidence.json stays within the ConfigMap budget: every recommended group kept, the rest cut and counted', () => {
+  const group = (i: number, recommended: boolean): GroupDecision => ({
+    namespace: 'shop', ruleId: 942000 + (i % 1000), msg: 'x'.repeat(100), pathTemplate: `/p/${i}`, variable: `ARGS:a${i}`,
+    detections: 1, requests: 1, sources: 1, firstTime: '2026-11-30T00:00:00Z', lastTime: '2026-11-30T00:00:00Z', scoreP90: 5,
+    blockedShare: 0, cooccurShare: 0, cooccurringRules: [], samples: ['y'.repeat(200)], recommended, reasons: ['only 1 requests (< 20)'],
+  });
+  const groups = [...Array.from({ length: 30 }, (_, i) => group(i, true)), ...Array.from({ length: 5000 }, (_, i) => group(100 + i, false))];
+  const text = boundedEvidence({ namespace: 'shop' }, groups);
+  assert.ok(Buffer.byteLength(text) <= EVIDENCE_MAX_BYTES, String(Buffer.byteLength(text)));
+  const doc = JSON.parse(text) as { groups: GroupDecision[]; groups_omitted: number };
+  assert.equal(doc.groups.filter((g) => g.recommended).length, 30);
+  assert.equal(doc.groups.length + doc.groups_omitted, 5030);
+  assert.ok(doc.groups_omitted > 0);
+  const small = JSON.parse(boundedEvidence({}, groups.slice(0, 40))) as { groups: unknown[]; groups_omitted?: number };
+  assert.equal(small.groups.length, 40);
+  assert.equal(small.groups_omitted, undefined);
 });

@@ -60,6 +60,8 @@ export interface SidewallConfig {
   admission?: AdmissionConfig;
   /** `overload.readiness`: /readyz answers 503 "overloaded" while checks are being shed. */
   readyWhenOverloaded?: boolean;
+  /** `staged_max_ms` / --staged-max-ms: time budget of one staged (shadow) evaluation; absent = default. */
+  stagedMaxMs?: number;
 }
 
 /** Values given on the command line; they override the file. Unset = not given. */
@@ -82,6 +84,8 @@ export interface ConfigOverrides {
   maxCheckMs?: string;
   /** --overload on|off */
   overload?: string;
+  /** --staged-max-ms */
+  stagedMaxMs?: string;
 }
 
 /** A configuration problem; the message is one line and names the key or flag. */
@@ -107,6 +111,7 @@ const TOP_LEVEL_KEYS = [
   'max_check_ms',
   'overload',
   'sidewall_layer',
+  'staged_max_ms',
 ] as const;
 const OVERLOAD_KEYS = ['enabled', 'max_queue', 'queue_target_ms', 'max_queue_wait_ms', 'readiness'] as const;
 const DENY_RESPONSE_KEYS = ['body', 'content_type'] as const;
@@ -186,6 +191,7 @@ interface FileSettings {
   sidewallLayer?: boolean;
   admission?: Partial<AdmissionConfig>;
   readiness?: boolean;
+  stagedMaxMs?: number;
 }
 
 function checkNonNegativeInt(value: unknown, key: string, fail: Fail): number {
@@ -293,6 +299,10 @@ export function parseConfigText(text: string, label: string, baseDir: string): F
   if (raw.events !== undefined) out.events = parseEventsSection(raw.events, fail, baseDir);
   if (raw.max_check_ms !== undefined) (out.admission ??= {}).maxCheckMs = checkNonNegativeInt(raw.max_check_ms, 'max_check_ms', fail);
   if (raw.overload !== undefined) parseOverloadSection(raw.overload, out, fail);
+  if (raw.staged_max_ms !== undefined) {
+    out.stagedMaxMs = checkNonNegativeInt(raw.staged_max_ms, 'staged_max_ms', fail);
+    if (out.stagedMaxMs < 1) fail('staged_max_ms', 'must be at least 1 (a staged evaluation is always bounded)');
+  }
   return out;
 }
 
@@ -344,6 +354,10 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     (settings.admission ??= {}).maxCheckMs = Number(o.maxCheckMs);
   }
   if (o.overload !== undefined) (settings.admission ??= {}).enabled = checkOneOf(o.overload, ['on', 'off'], '--overload', flagFail) === 'on';
+  if (o.stagedMaxMs !== undefined) {
+    if (!/^[0-9]{1,7}$/.test(o.stagedMaxMs) || Number(o.stagedMaxMs) < 1) flagFail('--staged-max-ms', `must be a whole number of milliseconds >= 1 (got ${JSON.stringify(o.stagedMaxMs)})`);
+    settings.stagedMaxMs = Number(o.stagedMaxMs);
+  }
   let podSettings: SettingsValues = {};
   if (o.podSettings !== undefined) {
     try {
@@ -381,6 +395,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SidewallConfig {
     events: eventsConfig(settings.events, o, cwd),
     admission: { ...DEFAULT_ADMISSION, ...settings.admission },
     readyWhenOverloaded: settings.readiness ?? false,
+    ...(settings.stagedMaxMs !== undefined ? { stagedMaxMs: settings.stagedMaxMs } : {}),
   };
 }
 

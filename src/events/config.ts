@@ -365,7 +365,11 @@ export function parseEventsSection(value: unknown, fail: EventsFail, baseDir: st
 export interface EventsFlags {
   /** --events-webhook URL (repeatable). */
   webhooks?: string[];
-  /** --events-webhook-dir DIR (repeatable): DIR/url, DIR/secret, optional DIR/format. */
+  /**
+   * --events-webhook-dir DIR (repeatable): DIR/url, DIR/secret, optional DIR/format; DIR/token or
+   * DIR/username + DIR/password (auth, then DIR/secret is optional); DIR/jira_project_key and
+   * optional DIR/jira_issue_type for format jira.
+   */
   webhookDirs?: string[];
   /** --events-secret: signing secret of flag webhooks and of file webhooks without one. */
   secret?: string;
@@ -397,8 +401,16 @@ function draftFromDir(dir: string, flag: string, fail: EventsFail): WebhookDraft
     // optional
   }
   if (formatText !== null && formatText !== '') format = oneOf(formatText, BODY_FORMATS, `${flag} ${dir}: format`, fail);
-  if (format === 'jira') fail(`${flag} ${dir}: format`, 'jira needs jira.project_key: configure this webhook in the config file (events.webhooks)');
   const draft = flagDraft(url, secret, format, basename(dir));
+  if (format === 'jira') {
+    // A mounted Secret carries the Jira keys as files too: DIR/jira_project_key, optional DIR/jira_issue_type.
+    const where = `${flag} ${dir}: jira_project_key`;
+    if (!existsSync(join(dir, 'jira_project_key'))) fail(where, 'format jira needs DIR/jira_project_key (the project the issues are created in)');
+    const projectKey = readValueFile(join(dir, 'jira_project_key'), where, fail);
+    if (!JIRA_PROJECT_KEY.test(projectKey)) fail(where, `must be a Jira project key: upper-case letters, digits or "_", starting with a letter (got ${JSON.stringify(projectKey)})`);
+    const issueType = existsSync(join(dir, 'jira_issue_type')) ? readValueFile(join(dir, 'jira_issue_type'), `${flag} ${dir}: jira_issue_type`, fail) : JIRA_DEFAULT_ISSUE_TYPE;
+    draft.jira = { projectKey, issueType, labels: [] };
+  }
   return auth ? { ...draft, auth } : draft;
 }
 

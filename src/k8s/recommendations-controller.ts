@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SecurityEvent } from '../events/schema.js';
-import { DEFAULT_RECOMMEND, readEvents, recommend, type RecommendOptions } from '../recommend/index.js';
+import { DEFAULT_RECOMMEND, readEvents, recommend, type GroupDecision, type ReadCache, type RecommendOptions } from '../recommend/index.js';
 import type { ControllerMetrics } from './controller-metrics.js';
 import { KubeApiError, seg, type KubeClient } from './kube-client.js';
 import { EXCLUSIONS_FILE, MANAGED_BY, MANAGED_BY_LABEL, type ConfigMapLike } from './settings-render.js';
@@ -25,10 +25,14 @@ export const GENERATED_ANNOTATION = 'sidewall.io/recommendations-generated';
 /** Where the events come from: all events with time in [sinceMs, untilMs). */
 export type EventSource = (sinceMs: number, untilMs: number) => SecurityEvent[] | Promise<SecurityEvent[]>;
 
-/** Events from files/directories `sidewall recommend` reads (receiver NDJSON, spools, log lines), re-read each pass. */
+/**
+ * Events from files/directories `sidewall recommend` reads (receiver NDJSON, spools, log lines);
+ * each pass re-reads only the files that changed since the last one.
+ */
 export function fileEventSource(paths: readonly string[], logger: Logger): EventSource {
+  const cache: ReadCache = new Map();
   return (sinceMs, untilMs) => {
-    const read = readEvents([...paths]);
+    const read = readEvents([...paths], cache);
     if (read.problems.length > 0) {
       logger.warn({ problems: read.problems.length, first: read.problems[0] }, 'recommender: some event lines could not be read');
     }
@@ -54,6 +58,29 @@ export interface RecommendationsControllerOptions {
   /** Only namespaces this accepts get recommendations (e.g. WAF-enabled ones); default all. */
   accepts?: (namespace: string) => boolean;
   now?: () => number;
+}
+
+/** A ConfigMap holds at most 1 MiB; evidence.json stays well below, with room for exclusions.conf. */
+export const EVIDENCE_MAX_BYTES = 512 * 1024;
+
+/**
+ * evidence.json within EVIDENCE_MAX_BYTES: every recommended group, then as many of the others
+ * (most requests first, the analysis' order) as fit; how many were left out is stated.
+ */
+export function boundedEvidence(head: Record<string, unknown>, groups: readonly GroupDecision[]): string {
+  const recommended = groups.filter((g) => g.recommended);
+  const others = groups.filter((g) => !g.recommended);
+  const text = (n: number) => {
+    const omitted = others.length - n;
+    return JSON.stringify({ ...head, ...(omitted > 0 ? { groups_omitted: omitted } : {}), groups: [...recommended, ...others.slice(0, n)] }, null, 2) + '\n';
+  };
+  let n = others.length;
+  let out = text(n);
+  while (Buffer.byteLength(out) > EVIDENCE_MAX_BYTES && n > 0) {
+    n = Math.floor(n / 2);
+    out = text(n);
+  }
+  return out;
 }
 
 export type PassResult = Record<string, 'created' | 'updated' | 'unchanged' | 'not-ours' | 'error'>;
@@ -132,15 +159,14 @@ export class RecommendationsController {
       .update('\0')
       .update(JSON.stringify(groups))
       .digest('hex');
-    const evidence = {
+    const evidenceText = boundedEvidence({
       namespace,
       generated: window.until,
       window,
       events: r.analysis.considered,
       recommended: r.rendered.rules.map((x) => ({ id: x.id, rule: x.group.ruleId, variable: x.group.variable, path: x.group.pathTemplate })),
       unexpressible: r.rendered.unexpressible.map((u) => ({ rule: u.group.ruleId, variable: u.group.variable, path: u.group.pathTemplate, reason: u.reason })),
-      groups,
-    };
+    }, groups);
     return {
       metadata: {
         name: RECOMMENDATIONS_CONFIGMAP,
@@ -148,7 +174,7 @@ export class RecommendationsController {
         labels: { [MANAGED_BY_LABEL]: MANAGED_BY, 'app.kubernetes.io/component': 'recommendations' },
         annotations: { [DIGEST_ANNOTATION]: digest, [GENERATED_ANNOTATION]: window.until },
       },
-      data: { [EXCLUSIONS_FILE]: r.rendered.text, [EVIDENCE_FILE]: JSON.stringify(evidence, null, 2) + '\n' },
+      data: { [EXCLUSIONS_FILE]: r.rendered.text, [EVIDENCE_FILE]: evidenceText },
     };
   }
 

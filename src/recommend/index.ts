@@ -30,4 +30,4 @@ export function recommend(
 }
 
 export { analyse, DEFAULT_RECOMMEND, type Analysis, type GroupDecision, type RecommendOptions } from './recommend.js';
-export { readEvents, type ReadResult } from './read-events.js';
+export { readEvents, type ReadCache, type ReadResult } from './read-events.js';

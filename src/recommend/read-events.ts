@@ -86,7 +86,24 @@ function addProblem(out: ReadResult, where: string, problem: string): void {
   if (out.problems.length < MAX_PROBLEMS) out.problems.push({ where, problem });
 }
 
-function walk(path: string, out: ReadResult): void {
+/** What one file held when last read; reused while its size and mtime are unchanged. */
+export interface CachedFile {
+  mtimeMs: number;
+  size: number;
+  result: ReadResult;
+}
+
+/** path → CachedFile; pass the same map to repeated readEvents calls (the controller's passes). */
+export type ReadCache = Map<string, CachedFile>;
+
+function merge(out: ReadResult, part: ReadResult): void {
+  for (const e of part.events) out.events.push(e);
+  out.skipped += part.skipped;
+  out.files += part.files;
+  for (const p of part.problems) addProblem(out, p.where, p.problem);
+}
+
+function walk(path: string, out: ReadResult, cache: ReadCache | null, seen: Set<string>): void {
   let st;
   try {
     st = statSync(path);
@@ -97,16 +114,29 @@ function walk(path: string, out: ReadResult): void {
   if (st.isDirectory()) {
     for (const name of readdirSync(path).sort()) {
       if (name.startsWith('.') || name === 'cursor' || name === 'lock') continue; // spool bookkeeping
-      walk(join(path, name), out);
+      walk(join(path, name), out, cache, seen);
     }
   } else if (st.isFile()) {
-    readText(path, out);
+    if (cache === null) return readText(path, out);
+    seen.add(path);
+    const hit = cache.get(path);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return merge(out, hit.result);
+    const part: ReadResult = { events: [], skipped: 0, problems: [], files: 0 };
+    readText(path, part);
+    cache.set(path, { mtimeMs: st.mtimeMs, size: st.size, result: part });
+    merge(out, part);
   }
 }
 
-/** Reads every event under `paths`. Never throws for bad input: problems are returned. */
-export function readEvents(paths: readonly string[]): ReadResult {
+/**
+ * Reads every event under `paths`. Never throws for bad input: problems are returned. With `cache`,
+ * files whose size and mtime did not change since the last call are not read again, and files that
+ * are gone are forgotten.
+ */
+export function readEvents(paths: readonly string[], cache: ReadCache | null = null): ReadResult {
   const out: ReadResult = { events: [], skipped: 0, problems: [], files: 0 };
-  for (const p of paths) walk(p, out);
+  const seen = new Set<string>();
+  for (const p of paths) walk(p, out, cache, seen);
+  if (cache !== null) for (const k of [...cache.keys()]) if (!seen.has(k)) cache.delete(k);
   return out;
 }

@@ -124,7 +124,13 @@ export async function startApp(options: AppOptions): Promise<App> {
       afterCheck:
         engines === null
           ? null
-          : new ShadowEvaluator({ metrics: new StagedMetrics(metrics.registry), logger, events, busy: () => check !== null && check.admission.depth > 0 }).hook(
+          : new ShadowEvaluator({
+              metrics: new StagedMetrics(metrics.registry),
+              logger,
+              events,
+              busy: () => check !== null && check.admission.depth > 0,
+              ...(config.stagedMaxMs !== undefined ? { maxEvalMs: config.stagedMaxMs } : {}),
+            }).hook(
               engines.source,
             ),
     });
