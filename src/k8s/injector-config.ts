@@ -42,7 +42,8 @@ export const WEBHOOK_DIR = '/etc/sidewall/webhook';
 export function defaultInjectorConfig(): InjectorConfig {
   return {
     sidewallImage: `ghcr.io/sidewall/sidewall:${packageVersion()}`,
-    envoyImage: 'envoyproxy/envoy:v1.31-latest',
+    // The Envoy release the real-Envoy suites run (test/envoy, bench/lib/envoy-process.ts ENVOY_PINNED_VERSION).
+    envoyImage: 'envoyproxy/envoy:v1.36.4',
     initImage: `ghcr.io/sidewall/sidewall:${packageVersion()}`,
     imagePullPolicy: 'IfNotPresent',
     proxyUid: 1337,
@@ -75,7 +76,7 @@ export const injectorFlagOptions = {
 
 export const INJECTOR_FLAGS_USAGE = `Injection options (controller and inject):
       --sidewall-image IMG        Sidewall container image (default ghcr.io/sidewall/sidewall:<version>)
-      --envoy-image IMG           Envoy image (default envoyproxy/envoy:v1.31-latest)
+      --envoy-image IMG           Envoy image (default envoyproxy/envoy:v1.36.4)
       --init-image IMG            iptables init container image (default: the Sidewall image)
       --image-pull-policy P       Always | IfNotPresent | Never (default IfNotPresent)
       --check-timeout MS          ext_authz timeout in milliseconds (default 500)

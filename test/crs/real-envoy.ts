@@ -261,8 +261,15 @@ export async function runCrsRealEnvoy(o: RealEnvoyOptions = {}): Promise<RealEnv
       // 127.1.0.1, 127.1.0.2, …: every stage connects from its own loopback address.
       const n = 0x010001 + next++;
       const address = `127.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-      const answer = await sendRaw(listenerPort, w.raw, answerTimeoutMs, address);
-      const line = await accessLogFor(envoy!, address, answer.status === null ? 500 : 3000);
+      let answer = await sendRaw(listenerPort, w.raw, answerTimeoutMs, address);
+      // No answer: Envoy waits for bytes that never come — or the machine is slow. One retry with
+      // a long timeout (from the next address) tells them apart, so load never reads as "waits".
+      if (answer.status === null) {
+        const retry = `127.${((n >> 16) & 255) | 128}.${(n >> 8) & 255}.${n & 255}`;
+        answer = await sendRaw(listenerPort, w.raw, Math.max(answerTimeoutMs * 5, 10_000), retry);
+      }
+      // The line is written when the stream ends (flushed every 50 ms); a slow machine may take longer.
+      const line = await accessLogFor(envoy!, answer.localAddress, answer.status === null ? 1000 : 15_000);
       real.set(w, realOutcome(answer, line));
       const m = modelOf(w.plan);
       if (m.kind === 'forwarded' && w.modelCheck) {

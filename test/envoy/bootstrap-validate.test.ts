@@ -13,7 +13,7 @@ import { defaultInjectorConfig, type InjectorConfig } from '../../src/k8s/inject
 import { applyJsonPatch } from '../../src/k8s/json-patch.js';
 import type { Pod } from '../../src/k8s/pod-types.js';
 import { ENVOY_CONTAINER } from '../../src/k8s/sidecar.js';
-import { findEnvoy, validateBootstrap } from '../helpers/envoy.js';
+import { ENVOY_PINNED_VERSION, findEnvoy, validateBootstrap } from '../helpers/envoy.js';
 import { testBootstrap } from '../helpers/envoy-config.js';
 import { envoyMissing, skipUnless } from '../helpers/requirements.js';
 
@@ -78,7 +78,7 @@ function validateArgs(args: string[]): Promise<{ ok: boolean; output: string }> 
   });
 }
 
-describe('every bootstrap the injector can generate passes envoy --mode validate', { skip, concurrency: 4 }, () => {
+describe('every bootstrap the injector can generate passes envoy --mode validate', { skip, concurrency: 2 }, () => {
   for (const v of VARIANTS) {
     it(v.name, async () => {
       const args = envoyArgs(v);
@@ -88,6 +88,10 @@ describe('every bootstrap the injector can generate passes envoy --mode validate
       assert.match(r.output, /configuration .* OK/);
     });
   }
+
+  it('the injector\'s default Envoy image is the release these suites run', () => {
+    assert.equal(defaultInjectorConfig().envoyImage, `envoyproxy/envoy:v${ENVOY_PINNED_VERSION}`);
+  });
 
   it('a bootstrap Envoy rejects is reported as rejected (the check can fail)', async () => {
     // Note: validate mode does not resolve the ext_authz grpc_service cluster name (a bootstrap

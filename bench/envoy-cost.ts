@@ -1,0 +1,254 @@
+// What Envoy itself costs per request, with and without the ext_authz filter, in the same run:
+// two real Envoy processes (--concurrency 1) in front of the same upstream app on loopback —
+// one with the README's ext_authz filter → Sidewall (real `sidewall serve`, CRS v4 at paranoia
+// level 1, block mode, Unix socket), one without (the reference). The benign GET of
+// bench/check-bench.ts goes over keep-alive HTTP/1.1 connections; the phases alternate (with,
+// without, with, …) so drift hits both alike. Reported: CPU µs of the Envoy process per request
+// (utime+stime from /proc/<pid>/stat over each phase ÷ requests), Sidewall's CPU µs per request
+// in the ext_authz phases, client p50/p99 latency, and the ratio with/without.
+//
+//   node dist/bench/envoy-cost.js [--requests N] [--max-seconds S] [--rounds R] [--concurrency C]
+//        [--warmup N] [--check-timeout-ms MS] [--access-log] [--out FILE]
+//
+// Bounded: every phase stops after N requests or S seconds, whichever comes first. Loopback only.
+// Writes test-results/envoy-cost.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { scenarios } from './check-bench.js';
+import { writeEntryConf } from './lib/crs-config.js';
+import { testBootstrap } from './lib/envoy-config.js';
+import { findEnvoy, launchEnvoy, ENVOY_INSTALL_HINT, type EnvoyProcess } from './lib/envoy-process.js';
+import { freePort, processCpuSeconds, startServer } from './lib/server-process.js';
+import { REPO_ROOT, sharedPath } from './lib/shared.js';
+import { startUpstreamApp } from './lib/upstream-app.js';
+import { percentile } from './grpc-trivial.js';
+
+export interface EnvoyCostOptions {
+  requests: number;
+  maxSeconds: number;
+  rounds: number;
+  /** ext_authz timeout (the README's 500 ms by default). */
+  checkTimeoutMs: number;
+  concurrency: number;
+  warmup: number;
+  accessLog: boolean;
+  out: string;
+}
+
+interface Phase {
+  requests: number;
+  errors: number;
+  statuses: Record<string, number>;
+  seconds: number;
+  envoyCpuSeconds: number;
+  sidewallCpuSeconds: number | null;
+  latenciesMs: number[];
+}
+
+/** The benign GET as an http.request: the same path and headers as the check bench's raw bytes. */
+function benignGet(): { path: string; headers: Record<string, string> } {
+  const raw = scenarios().find((s) => s.name === 'benign-get')!.raw.toString('latin1');
+  const [line, ...rest] = raw.split('\r\n\r\n')[0]!.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const h of rest) {
+    const i = h.indexOf(':');
+    headers[h.slice(0, i)] = h.slice(i + 1).trim();
+  }
+  return { path: line!.split(' ')[1]!, headers };
+}
+
+/** Sends `count` requests over `concurrency` keep-alive connections (or stops at the deadline). */
+async function drive(port: number, count: number, concurrency: number, deadline: number): Promise<Omit<Phase, 'envoyCpuSeconds' | 'sidewallCpuSeconds' | 'seconds'>> {
+  const { path, headers } = benignGet();
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latenciesMs: number[] = [];
+  const statuses: Record<string, number> = {};
+  let sent = 0;
+  let errors = 0;
+  const one = () =>
+    new Promise<void>((done) => {
+      const t0 = performance.now();
+      const req = request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latenciesMs.push(performance.now() - t0);
+          statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
+          done();
+        });
+      });
+      req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        errors++;
+        done();
+      });
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (sent < count && Date.now() < deadline) {
+        sent++;
+        await one();
+      }
+    }),
+  );
+  agent.destroy();
+  return { requests: latenciesMs.length, errors, statuses, latenciesMs };
+}
+
+async function measure(envoy: EnvoyProcess, port: number, o: EnvoyCostOptions, sidewallPid: number | null): Promise<Phase> {
+  const cpu0 = processCpuSeconds(envoy.pid);
+  const sw0 = sidewallPid === null ? 0 : processCpuSeconds(sidewallPid);
+  const t0 = performance.now();
+  const r = await drive(port, o.requests, o.concurrency, Date.now() + o.maxSeconds * 1000);
+  return {
+    ...r,
+    seconds: (performance.now() - t0) / 1000,
+    envoyCpuSeconds: processCpuSeconds(envoy.pid) - cpu0,
+    sidewallCpuSeconds: sidewallPid === null ? null : processCpuSeconds(sidewallPid) - sw0,
+  };
+}
+
+function summarize(phases: Phase[]) {
+  const requests = phases.reduce((s, p) => s + p.requests, 0);
+  const lat = phases.flatMap((p) => p.latenciesMs).sort((a, b) => a - b);
+  const envoyCpu = phases.reduce((s, p) => s + p.envoyCpuSeconds, 0);
+  const swCpu = phases.some((p) => p.sidewallCpuSeconds === null) ? null : phases.reduce((s, p) => s + p.sidewallCpuSeconds!, 0);
+  const statuses: Record<string, number> = {};
+  for (const p of phases) for (const [k, v] of Object.entries(p.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  return {
+    requests,
+    errors: phases.reduce((s, p) => s + p.errors, 0),
+    statuses,
+    seconds: phases.reduce((s, p) => s + p.seconds, 0),
+    envoyCpuUsPerRequest: requests === 0 ? null : (envoyCpu / requests) * 1e6,
+    sidewallCpuUsPerRequest: swCpu === null || requests === 0 ? null : (swCpu / requests) * 1e6,
+    perRoundEnvoyCpuUs: phases.map((p) => (p.requests === 0 ? null : (p.envoyCpuSeconds / p.requests) * 1e6)),
+    p50Ms: percentile(lat, 50),
+    p99Ms: percentile(lat, 99),
+  };
+}
+
+export async function runEnvoyCost(o: EnvoyCostOptions): Promise<Record<string, unknown>> {
+  const bin = findEnvoy();
+  if (bin === null) throw new Error(`envoy not found; ${ENVOY_INSTALL_HINT}`);
+  const workDir = mkdtempSync(join(tmpdir(), 'sidewall-envoy-cost-'));
+  const app = await startUpstreamApp();
+  const stopList: Array<() => Promise<unknown>> = [() => app.close()];
+  try {
+    const crsDir = sharedPath('crs');
+    const entry = writeEntryConf(workDir, { crsDir, testSetup: false });
+    const sidewall = await startServer({ rulesFile: entry, mode: 'block', workDir, logLevel: 'error' });
+    stopList.push(() => sidewall.stop());
+    const launch = async (extAuthz: boolean) => {
+      const listenerPort = await freePort();
+      const adminPort = await freePort();
+      const envoy = await launchEnvoy({
+        adminPort,
+        bootstrap: testBootstrap({
+          listenerPort, adminPort, upstreamPort: app.port, extAuthz, accessLog: o.accessLog, timeoutMs: o.checkTimeoutMs,
+          sidewall: { socketPath: sidewall.target.slice('unix:'.length) },
+        }),
+      });
+      stopList.push(() => envoy.stop());
+      return { envoy, listenerPort };
+    };
+    const withAuthz = await launch(true);
+    const without = await launch(false);
+    // Warm both (connections to the app and to Sidewall, JIT of Sidewall's rules).
+    for (const e of [withAuthz, without]) await drive(e.listenerPort, o.warmup, o.concurrency, Date.now() + 30_000);
+    const phasesWith: Phase[] = [];
+    const phasesWithout: Phase[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      phasesWith.push(await measure(withAuthz.envoy, withAuthz.listenerPort, o, sidewall.pid));
+      phasesWithout.push(await measure(without.envoy, without.listenerPort, o, null));
+    }
+    const a = summarize(phasesWith);
+    const b = summarize(phasesWithout);
+    // A 403 on the benign GET is a check that failed (timeout, overload): counted, not hidden.
+    const extAuthzStats: Record<string, number> = {};
+    for (const k of ['ok', 'denied', 'error', 'failure_mode_allowed']) extAuthzStats[k] = await withAuthz.envoy.stat(`http.ingress.ext_authz.${k}`);
+    const result = {
+      bench: 'envoy-cost',
+      time: new Date().toISOString(),
+      envoyVersion: bin.version,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg: loadavg() },
+      options: o,
+      request: 'benign-get (bench/check-bench.ts): GET with 5 query args and 13 browser headers',
+      withExtAuthz: a,
+      withoutExtAuthz: b,
+      extAuthzStats,
+      ratio: a.envoyCpuUsPerRequest !== null && b.envoyCpuUsPerRequest ? a.envoyCpuUsPerRequest / b.envoyCpuUsPerRequest : null,
+      extAuthzFilterCpuUs: a.envoyCpuUsPerRequest !== null && b.envoyCpuUsPerRequest !== null ? a.envoyCpuUsPerRequest - b.envoyCpuUsPerRequest : null,
+    };
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
+    return result;
+  } finally {
+    for (const stop of stopList.reverse()) await stop().catch(() => undefined);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      requests: { type: 'string' },
+      'max-seconds': { type: 'string' },
+      rounds: { type: 'string' },
+      concurrency: { type: 'string' },
+      'check-timeout-ms': { type: 'string' },
+      warmup: { type: 'string' },
+      'access-log': { type: 'boolean' },
+      out: { type: 'string' },
+    },
+  });
+  const int = (v: string | undefined, flag: string, dflt: number, min: number, max: number) => {
+    if (v === undefined) return dflt;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`--${flag}: an integer ${min}..${max} (got ${JSON.stringify(v)})`);
+    return Number(v);
+  };
+  const o: EnvoyCostOptions = {
+    requests: int(values.requests, 'requests', 4000, 1, 1_000_000),
+    maxSeconds: int(values['max-seconds'], 'max-seconds', 15, 1, 300),
+    rounds: int(values.rounds, 'rounds', 3, 1, 20),
+    checkTimeoutMs: int(values['check-timeout-ms'], 'check-timeout-ms', 500, 1, 60_000),
+    concurrency: int(values.concurrency, 'concurrency', 4, 1, 64),
+    warmup: int(values.warmup, 'warmup', 500, 0, 100_000),
+    accessLog: values['access-log'] ?? false,
+    out: resolve(values.out ?? join(REPO_ROOT, 'test-results', 'envoy-cost.json')),
+  };
+  const r = (await runEnvoyCost(o)) as {
+    envoyVersion: string;
+    withExtAuthz: ReturnType<typeof summarize>;
+    withoutExtAuthz: ReturnType<typeof summarize>;
+    ratio: number | null;
+    extAuthzFilterCpuUs: number | null;
+    extAuthzStats: Record<string, number>;
+  };
+  const f = (n: number | null) => (n === null ? '-' : n.toFixed(1));
+  const row = (name: string, s: ReturnType<typeof summarize>) =>
+    console.log(`${name.padEnd(22)} ${String(s.requests).padStart(7)} req  Envoy ${f(s.envoyCpuUsPerRequest).padStart(7)} µs/req  Sidewall ${f(s.sidewallCpuUsPerRequest).padStart(7)} µs/req  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms  statuses ${JSON.stringify(s.statuses)}${s.errors ? `  errors ${s.errors}` : ''}`);
+  console.log(`Envoy ${r.envoyVersion}, benign GET, ${o.rounds} alternating rounds of ≤${o.requests} requests / ≤${o.maxSeconds}s, concurrency ${o.concurrency}${o.accessLog ? ', access log on' : ''}`);
+  row('with ext_authz', r.withExtAuthz);
+  row('without (reference)', r.withoutExtAuthz);
+  console.log(`Envoy CPU with/without ext_authz: ${r.ratio === null ? '-' : r.ratio.toFixed(2)}× (+${f(r.extAuthzFilterCpuUs)} µs per request for the filter and its gRPC call)`);
+  console.log(`ext_authz: ${JSON.stringify(r.extAuthzStats)}${r.extAuthzStats['error'] ? ' — checks that failed (timeout/overload) answered 403 (failure_mode_allow false)' : ''}`);
+  console.log(`result: ${o.out}`);
+  return r.withExtAuthz.errors === 0 && r.withoutExtAuthz.errors === 0 ? 0 : 1;
+}
+
+const invoked = process.argv[1];
+if (invoked !== undefined && import.meta.url === pathToFileURL(resolve(invoked)).href) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      console.error(`envoy-cost: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 2;
+    },
+  );
+}
