@@ -163,6 +163,13 @@ describe('Sidewall variables', () => {
       ['DECODED_VALUES:PATH_SEGMENTS:1', '@streq seg value'],
     ]);
   });
+  it('DECODED_VALUES: each XML text node decoded on its own (XML:/* stays their concatenation)', () => {
+    const body = `<?xml version="1.0"?><r><q>${b64('first value')}</q><n>1</n><c><![CDATA[${b64('cdata value')}]]></c><a k="${b64('attr value')}"/></r>`;
+    assertEntries('DECODED_VALUES', request({ body, contentType: 'application/xml' }), [
+      ['DECODED_VALUES:XML:/*', '@streq first value'], ['DECODED_VALUES:XML:/*', '@streq cdata value'], ['DECODED_VALUES:XML://@*', '@streq attr value'],
+    ]);
+    assertEntries('XML:/*', request({ body, contentType: 'application/xml' }), [['XML:/*', `@streq ${b64('first value')}1${b64('cdata value')}`]]);
+  });
 });
 
 // ---- rules -----------------------------------------------------------------------------------
