@@ -233,6 +233,13 @@ const CASES: RuleCase[] = [
     benign: [h('x-file', 'reports/2024/q1.pdf'), q(b64('wait... what?')), h('x-template', 'v1.2.3')],
   },
   {
+    id: 9510151, name: 'path traversal through evasive encodings',
+    attacks: [q('%c0%ae%c0%ae%c0%afetc%c0%afpasswd', 'file'), q('..%e0%80%af..%e0%80%afboot.ini', 'file'), q('%f0%80%80%ae%f0%80%80%ae/x', 'file'), q('..%u2216..%u2216windows', 'file'),
+      q('%%32%%65%%32%%65/etc/hosts', 'file'), q('0x2e0x2e/etc', 'file'), q('..0x2fetc0x2fissue', 'file'), q('.?%bg%qf.?%bg%qfetc', 'file'), h('x-file', '%25c0%25af..%25c0%25af')],
+    benign: [q('50%off today', 'q'), q('100%', 'q'), q('caf%C3%A9', 'q'), q('Loading...', 'q'), q('if (c == 0x2f) return;', 'code'), q('Wait..?', 'q'),
+      q('caf%u00e9 cr%u00e8me', 'q'), q('0x2e is a dot', 'q'), q('v1.2..3', 'q'), q('size 10%-20%', 'q')],
+  },
+  {
     id: 9510160, name: 'OS file names in custom headers / decoded values / path',
     attacks: [h('x-file', '/etc/passwd'), q(b64('C:\\boot.ini')), { uri: '/files/' + encodeURIComponent('/proc/self/environ') }],
     benign: [h('x-file', '/var/tmp/upload-123'), q(b64('password reset for etc. users')), { uri: '/files/etc' }],
