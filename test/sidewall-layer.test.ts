@@ -198,6 +198,12 @@ const CASES: RuleCase[] = [
     benign: [h('x-sort', 'name,-created_at'), q(b64('select the best option from the list')), h('x-q', 'union of two sets')],
   },
   {
+    id: 9510102, name: 'SQL boolean and column-count probes in any value',
+    attacks: [q('ORDER BY 10'), q('order by 3,4--'), q('or 1=1'), q('OR x=y--'), q('AND 1=1--'), q("AND 7300=7300 AND 'pKlZ'='pKlY"), q('WHERE 1=1 AND 1=0'), q('or true--'), q("') or ('a'='a")],
+    benign: [q('Order by date, please'), q('order by 10am tomorrow'), q('or maybe not'), q('and/or'), q('x = y + 1'), q('rock and roll'), q("It's a 1 = 1 match, isn't it? Or is it 2 - 1?"),
+      q('Where can I find the union of both sets?'), q('Black and white = classic'), q('true'), q('or')],
+  },
+  {
     id: 9510110, name: 'XSS (libinjection) in custom headers / decoded values',
     attacks: [h('x-display', '<script>alert(1)</script>'), q(b64('<img src=x onerror=alert(1)>'))],
     benign: [h('x-display', 'compact'), q(b64('Tom & Jerry <3 forever'))],
