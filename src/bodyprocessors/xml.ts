@@ -20,6 +20,14 @@ import { invalidUtf8At, lineColumn, toUtf8Bytes } from './utf8.js';
 
 export const XML_MAX_DEPTH = 256;
 export const XML_MAX_NODES = 250_000;
+/** How many text nodes are kept one by one (for Sidewall's DECODED_VALUES; CRS sees XML:/* whole). */
+export const XML_MAX_LEAVES = 512;
+/**
+ * Collection holding those text nodes. Not a SecLang variable of its own: ModSecurity's XML:/* is
+ * the concatenated text, and that stays as it is; decoding needs the nodes apart ("<q>b64</q><n>1</n>"
+ * would otherwise decode "b641").
+ */
+export const XML_LEAVES_COLLECTION = 'SIDEWALL_XML_LEAVES';
 export const XML_ERROR_PREFIX = 'XML parsing error: XML: Failed parsing document. ';
 
 export interface XmlResult {
@@ -27,6 +35,8 @@ export interface XmlResult {
   text: string | null;
   /** Attribute values in document order. */
   attributes: string[];
+  /** Each non-blank text node (element text, CDATA) on its own, in document order, at most XML_MAX_LEAVES. */
+  leaves: string[];
   /** Error detail (with position), or null. */
   error: string | null;
 }
@@ -109,7 +119,7 @@ function pendingText(parser: SaxesParser): string {
 export function parseXml(body: string, opts: XmlParseOptions): XmlResult {
   const maxDepth = opts.maxDepth ?? XML_MAX_DEPTH;
   const maxNodes = opts.maxNodes ?? XML_MAX_NODES;
-  const result: XmlResult = { text: null, attributes: [], error: null };
+  const result: XmlResult = { text: null, attributes: [], leaves: [], error: null };
   const decoded = decode(body, opts.partial);
   if ('error' in decoded) {
     result.error = decoded.error;
@@ -146,18 +156,30 @@ export function parseXml(body: string, opts: XmlParseOptions): XmlResult {
   parser.on('closetag', () => {
     depth--;
   });
+  const leaf = (t: string): void => {
+    if (result.leaves.length < XML_MAX_LEAVES && t.trim() !== '') result.leaves.push(toUtf8Bytes(t));
+  };
   parser.on('text', (t) => {
-    if (depth > 0) texts.push(t);
+    if (depth > 0) {
+      texts.push(t);
+      leaf(t);
+    }
   });
   parser.on('cdata', (t) => {
-    if (depth > 0) texts.push(t);
+    if (depth > 0) {
+      texts.push(t);
+      leaf(t);
+    }
   });
   try {
     parser.write(decoded.text);
     if (depth > 0) {
       // Text not yet flushed (no '<' after it): a cut body or an unclosed root still shows it.
       const pending = pendingText(parser);
-      if (pending.length > 0) texts.push(pending);
+      if (pending.length > 0) {
+        texts.push(pending);
+        leaf(pending);
+      }
     }
     // A truncated body cannot be complete: skip the end-of-document checks.
     if (!opts.partial) parser.close();
@@ -177,5 +199,6 @@ export function processXml(tx: Transaction, body: string): string | null {
   const r = parseXml(body, { partial: tx.request.bodyPartial });
   if (r.text !== null) tx.addToCollection('XML', '/*', r.text);
   for (const v of r.attributes) tx.addToCollection('XML', '//@*', v);
+  for (const v of r.leaves) tx.addToCollection(XML_LEAVES_COLLECTION, '/*', v);
   return r.error === null ? null : XML_ERROR_PREFIX + '(' + r.error + ')';
 }

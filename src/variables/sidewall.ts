@@ -4,7 +4,7 @@
 //   PATH_SEGMENTS    the URL path split at '/', each segment percent-decoded (key: its index);
 //   XML_DTD          DOCTYPE and ENTITY declarations of an XML body (key DOCTYPE or ENTITY);
 //   DECODED_VALUES   every decoded form (t:decodeEmbedded's steps, see decode-embedded.ts) of the
-//                    arguments (JSON leaves included), XML text and attributes, cookies, header
+//                    arguments (JSON leaves included), XML text nodes and attributes, cookies, header
 //                    values (not Cookie/Authorization: cookies come one by one, credentials are
 //                    not inspected) and path segments; key "<SOURCE>:<name>". Only values that
 //                    decode to something else appear.
@@ -13,6 +13,7 @@
 import type { KV } from './types.js';
 import type { Transaction } from '../engine/transaction.js';
 import { decodedForms } from '../transformations/decode-embedded.js';
+import { XML_LEAVES_COLLECTION } from '../bodyprocessors/xml.js';
 
 /** Lower-case names of headers browsers, proxies, meshes and API clients send on their own. */
 const STANDARD_HEADERS = new Set([
@@ -123,10 +124,12 @@ const MAX_DECODED_SOURCES = 512;
 
 export function readDecodedValues(tx: Transaction): readonly KV[] {
   const args = tx.args();
+  // XML: each text node apart (XML:/* is their concatenation) and the attribute values.
+  const xmlLeaves = tx.collection(XML_LEAVES_COLLECTION);
   const xml = tx.collection('XML');
   const cookies = tx.collection('REQUEST_COOKIES');
   const headers = tx.collection('REQUEST_HEADERS');
-  const signature = `${args.length}/${xml.length}/${cookies.length}/${headers.length}`;
+  const signature = `${args.length}/${xmlLeaves.length}/${xml.length}/${cookies.length}/${headers.length}`;
   return memoized(decoded, tx, signature, () => {
     const out: KV[] = [];
     let sources = 0;
@@ -139,7 +142,8 @@ export function readDecodedValues(tx: Transaction): readonly KV[] {
       }
     };
     add('ARGS', args);
-    add('XML', xml);
+    add('XML', xmlLeaves);
+    add('XML', xml, (kv) => kv.key !== '//@*');
     add('REQUEST_COOKIES', cookies);
     add('REQUEST_HEADERS', headers, (kv) => DECODED_HEADER_SKIP.has(kv.key.toLowerCase()));
     add('PATH_SEGMENTS', readPathSegments(tx));
