@@ -38,6 +38,10 @@ test('required literals of known patterns', () => {
     ['\\Qa.b\\E', ['a.b']],
     ['(?P<n>select)\\b', ['select']],
     ['\\pL+abc', null], // \p: unknown to the parser -> no condition at all
+    ['\\.{2,3}', ['..']], // min copies of an exact item are required in a row
+    ['(?:^|[/;\\x5c])\\.{2,3}[/;\\x5c]', ['..']], // CRS 930110
+    ['(?:a|b){2}', ['aa', 'ab', 'ba', 'bb']],
+    ['(?:a?){3,}', null],
   ];
   for (const [p, want] of cases) {
     const got = requiredLiterals(p);
@@ -46,7 +50,8 @@ test('required literals of known patterns', () => {
 });
 
 test('property: a literal condition never excludes a match (random patterns from pieces)', () => {
-  const piece = fc.constantFrom('a', 'B', 'ab', '(?i)c', '[xY]', '\\d', '.', 'q?', 'z+', '(?:m|n)', '\\b', '^', '$', '[^k]', 'é', 'K', 's');
+  const piece = fc.constantFrom('a', 'B', 'ab', '(?i)c', '[xY]', '\\d', '.', 'q?', 'z+', '(?:m|n)', '\\b', '^', '$', '[^k]', 'é', 'K', 's',
+    '\\.{2,3}', '(?:a|b?){2}', '(?:m|n\\.){2,}', 'z{3}', '(?i:x|y){2,4}');
   fc.assert(
     fc.property(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 12 }), (pieces, input) => {
       const pattern = pieces.join('');

@@ -42,67 +42,87 @@ export class AhoCorasick {
     this.fold = caseInsensitive ? FOLD : IDENTITY;
     const kept: string[] = [];
 
-    // 1. Trie with Map children (build time only).
-    const children: Array<Map<number, number>> = [new Map()];
-    const terminal: number[] = [NONE];
+    // 1. Distinct phrases as folded byte keys (the first spelling is kept), in the given order.
+    const keys: string[] = [];
+    const seen = new Set<string>();
     for (const phrase of phrases) {
       if (phrase.length === 0) continue; // ModSecurity ignores empty phrases
-      let s = ROOT;
-      for (let i = 0; i < phrase.length; i++) {
-        const b = this.fold[phrase.charCodeAt(i) & 0xff]!;
-        let next = children[s]!.get(b);
-        if (next === undefined) {
-          next = children.length;
-          children.push(new Map());
-          terminal.push(NONE);
-          children[s]!.set(b, next);
-        }
-        s = next;
-      }
-      if (terminal[s] === NONE) {
-        terminal[s] = kept.length;
-        kept.push(phrase);
-      }
+      let key = '';
+      for (let i = 0; i < phrase.length; i++) key += String.fromCharCode(this.fold[phrase.charCodeAt(i) & 0xff]!);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      keys.push(key);
+      kept.push(phrase);
     }
     this.phrases = kept;
-    this.phraseState = new Int32Array(kept.length);
-    for (let s = 0; s < terminal.length; s++) if (terminal[s] !== NONE) this.phraseState[terminal[s]!] = s;
 
-    // 2. Flatten children into sorted edge runs.
-    const states = children.length;
-    let edges = 0;
-    for (const m of children) edges += m.size;
+    // 2. The trie, built from the keys in sorted order: each state's children are then created in
+    // ascending byte order, so the edge runs come out sorted without per-state maps (large phrase
+    // lists build in flat arrays, in time and memory linear in their size).
+    const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+    const parent: number[] = [NONE];
+    const byteOf: number[] = [0];
+    const terminal: number[] = [NONE];
+    const path: number[] = [ROOT];
+    let prev = '';
+    for (const idx of order) {
+      const key = keys[idx]!;
+      let d = 0;
+      const lim = Math.min(prev.length, key.length);
+      while (d < lim && prev.charCodeAt(d) === key.charCodeAt(d)) d++;
+      for (let i = d; i < key.length; i++) {
+        const st = parent.length;
+        parent.push(path[i]!);
+        byteOf.push(key.charCodeAt(i));
+        terminal.push(NONE);
+        path[i + 1] = st;
+      }
+      terminal[path[key.length]!] = idx;
+      prev = key;
+    }
+    this.phraseState = new Int32Array(kept.length);
+    for (let st = 0; st < terminal.length; st++) if (terminal[st] !== NONE) this.phraseState[terminal[st]!] = st;
+
+    // 3. Flatten into edge runs (states were created parent before child, siblings in byte order).
+    const states = parent.length;
+    const edges = states - 1;
     this.edgeStart = new Int32Array(states);
     this.edgeCount = new Int32Array(states);
     this.edgeByte = new Uint8Array(edges);
     this.edgeTarget = new Int32Array(edges);
-    let e = 0;
-    for (let s = 0; s < states; s++) {
-      const sorted = [...children[s]!.entries()].sort((a, b) => a[0] - b[0]);
-      this.edgeStart[s] = e;
-      this.edgeCount[s] = sorted.length;
-      for (const [b, t] of sorted) {
-        this.edgeByte[e] = b;
-        this.edgeTarget[e++] = t;
-      }
+    for (let st = 1; st < states; st++) this.edgeCount[parent[st]!] = this.edgeCount[parent[st]!]! + 1;
+    for (let st = 0, e = 0; st < states; st++) {
+      this.edgeStart[st] = e;
+      e += this.edgeCount[st]!;
+    }
+    const fill = new Int32Array(states);
+    for (let st = 1; st < states; st++) {
+      const p = parent[st]!;
+      const e = this.edgeStart[p]! + fill[p]!;
+      fill[p] = fill[p]! + 1;
+      this.edgeByte[e] = byteOf[st]!;
+      this.edgeTarget[e] = st;
     }
     this.rootNext.fill(ROOT);
-    for (const [b, t] of children[ROOT]!) this.rootNext[b] = t;
+    for (let e = this.edgeStart[ROOT]!; e < this.edgeStart[ROOT]! + this.edgeCount[ROOT]!; e++) this.rootNext[this.edgeByte[e]!] = this.edgeTarget[e]!;
 
-    // 3. Fail links and outputs, breadth first.
+    // 4. Fail links and outputs, breadth first.
     this.fail = new Int32Array(states);
     this.output = new Int32Array(states).fill(NONE);
     const queue = new Int32Array(states);
     let head = 0;
     let tail = 0;
-    for (const t of children[ROOT]!.values()) {
+    for (let e = this.edgeStart[ROOT]!; e < this.edgeStart[ROOT]! + this.edgeCount[ROOT]!; e++) {
+      const t = this.edgeTarget[e]!;
       this.fail[t] = ROOT;
       this.output[t] = terminal[t]!;
       queue[tail++] = t;
     }
     while (head < tail) {
       const s = queue[head++]!;
-      for (const [b, t] of children[s]!) {
+      for (let e = this.edgeStart[s]!; e < this.edgeStart[s]! + this.edgeCount[s]!; e++) {
+        const b = this.edgeByte[e]!;
+        const t = this.edgeTarget[e]!;
         this.fail[t] = this.step(this.fail[s]!, b);
         this.output[t] = terminal[t] !== NONE ? terminal[t]! : this.output[this.fail[t]!]!;
         queue[tail++] = t;

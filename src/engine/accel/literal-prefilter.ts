@@ -67,8 +67,8 @@ class LiteralGroup implements PrefilterGroup {
    * condition) and for plain values (their plain condition, or the any-value one when they have no
    * plain one). undefined: none of this group.
    */
-  private readonly rareSlots: Array<Int32Array | undefined>;
-  private readonly plainSlots: Array<Int32Array | undefined>;
+  private readonly rareSlots = new Map<number, Int32Array>();
+  private readonly plainSlots = new Map<number, Int32Array>();
   /** Answers when no literal of the group occurs (shared, never written): plain value, value with rare bytes. */
   readonly none: Uint8Array;
   private readonly noneRare: Uint8Array;
@@ -80,8 +80,6 @@ class LiteralGroup implements PrefilterGroup {
     slotsByLiteral: Map<number, number[]>,
     mode: Uint8Array,
   ) {
-    this.rareSlots = new Array<Int32Array | undefined>(index.size);
-    this.plainSlots = new Array<Int32Array | undefined>(index.size);
     for (const [lit, slots] of slotsByLiteral) {
       const rare: number[] = [];
       const plain: number[] = [];
@@ -94,8 +92,8 @@ class LiteralGroup implements PrefilterGroup {
           plain.push(slot - size);
         }
       }
-      if (rare.length > 0) this.rareSlots[lit] = Int32Array.from(rare);
-      if (plain.length > 0) this.plainSlots[lit] = Int32Array.from(plain);
+      if (rare.length > 0) this.rareSlots.set(lit, Int32Array.from(rare));
+      if (plain.length > 0) this.plainSlots.set(lit, Int32Array.from(plain));
     }
     this.none = new Uint8Array(size);
     this.noneRare = mode.map((m) => (m === SPLIT_NO_ANY ? 1 : 0));
@@ -109,7 +107,7 @@ class LiteralGroup implements PrefilterGroup {
     const table = scan.rare ? this.rareSlots : this.plainSlots;
     let hits: Uint8Array | null = null;
     for (let k = 0; k < found.length; k++) {
-      const slots = table[found[k]!];
+      const slots = table.get(found[k]!);
       if (slots === undefined) continue;
       if (hits === null) hits = base.slice();
       for (let j = 0; j < slots.length; j++) hits[slots[j]!] = 1;

@@ -70,9 +70,25 @@ function condition(info: Info): string[] | null {
 /** Drops literals that contain another literal of the set (the shorter one occurs whenever they do). */
 function minimal(set: Set<string>): Set<string> {
   const sorted = [...set].sort((a, b) => a.length - b.length);
-  const kept: string[] = [];
-  for (const s of sorted) if (!kept.some((k) => s.includes(k))) kept.push(s);
-  return new Set(kept);
+  const kept = new Set<string>();
+  const lengths: number[] = []; // distinct lengths of kept literals, ascending
+  for (const s of sorted) {
+    // Look up each substring of s of a kept length (literals are short: cheaper than scanning kept).
+    let contained = false;
+    for (let li = 0; li < lengths.length && !contained; li++) {
+      const len = lengths[li]!;
+      for (let i = 0; i + len <= s.length; i++) {
+        if (kept.has(s.slice(i, i + len))) {
+          contained = true;
+          break;
+        }
+      }
+    }
+    if (contained) continue;
+    kept.add(s);
+    if (lengths[lengths.length - 1] !== s.length) lengths.push(s.length);
+  }
+  return kept;
 }
 
 const NOTHING: Info = { exact: null, required: null };
@@ -242,6 +258,26 @@ function repeat(item: Info, min: number, max: number): Info {
     exact = new Set(['']);
     for (let k = 0; k < min && exact !== null; k++) exact = cross(exact, item.exact);
   }
-  // At least one copy of the item occurs, so its own condition holds.
-  return { exact, required: best(item) };
+  // At least one copy of the item occurs, so its own condition holds; with min ≥ 2, `min` copies
+  // in a row do, so (for an exact item) one of the strings of its min-fold product is required too:
+  // \.{2,3} requires "..", not just ".".
+  let required = best(item);
+  if (item.exact !== null && min >= 2) {
+    let copies: Set<string> | null = new Set(['']);
+    for (let k = 0; k < Math.min(min, MAX_COPIES) && copies !== null; k++) copies = crossUpTo(copies, item.exact, MAX_REPEAT_PRODUCT);
+    const u = usable(copies);
+    if (u !== null && better(u, required)) required = u;
+  }
+  return { exact, required };
+}
+
+/** Copies of a repeated item multiplied out for its required literals, and the largest product kept. */
+const MAX_COPIES = 3;
+const MAX_REPEAT_PRODUCT = 1024;
+
+function crossUpTo(a: Set<string>, b: Set<string>, limit: number): Set<string> | null {
+  if (a.size * b.size > limit) return null;
+  const out = new Set<string>();
+  for (const x of a) for (const y of b) out.add(x + y);
+  return out;
 }
