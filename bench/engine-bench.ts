@@ -20,6 +20,7 @@ import type { HttpRequest } from '../src/engine/api.js';
 import { Waf } from '../src/engine/waf.js';
 import { crsRulesIncludes, SIDEWALL_LAYER_DIR } from '../src/engine/crs-layout.js';
 import { writeRulesConf } from './peers/peer-config.js';
+import { REPO_ROOT } from './lib/shared.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -175,7 +176,9 @@ function main(): void {
     layered = load(true, layerConf);
   }
   rmSync(confDir, { recursive: true, force: true });
+  const defaults = load(true, join(REPO_ROOT, 'rules', 'main.conf'));
   console.log(`CRS v4 from ${values.crs}: ${on.waf.ruleCount} rules; compile ${off.ms.toFixed(0)} ms (acceleration off), ${on.ms.toFixed(0)} ms (on)`);
+  console.log(`embedded default rules (rules/main.conf): ${defaults.waf.ruleCount} rules; compile ${defaults.ms.toFixed(0)} ms`);
   console.log(`acceleration: ${JSON.stringify(on.waf.ruleset.acceleration)}`);
   const rows: Row[] = [];
   console.log('scenario        | verdict | off µs CPU | on µs CPU | off/on | on p50 µs | on p99 µs | RE2 calls off → on');
@@ -215,7 +218,7 @@ function main(): void {
   const rss = process.memoryUsage().rss / 1048576;
   console.log(`RSS with both engines loaded: ${rss.toFixed(0)} MB`);
   mkdirSync(dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, JSON.stringify({ compileMs: { off: off.ms, on: on.ms, ...(layered !== null ? { layer: layered.ms } : {}) }, acceleration: on.waf.ruleset.acceleration, rows, ...(layered !== null ? { sidewallLayer: layerRows } : {}), rssMb: rss }, null, 2));
+  writeFileSync(values.out!, JSON.stringify({ compileMs: { off: off.ms, on: on.ms, defaultRules: defaults.ms, ...(layered !== null ? { layer: layered.ms } : {}) }, acceleration: on.waf.ruleset.acceleration, rows, ...(layered !== null ? { sidewallLayer: layerRows } : {}), rssMb: rss }, null, 2));
 }
 
 main();

@@ -593,12 +593,10 @@ const CASES: Case[] = [
 // ---------------------------------------------------------------------------------------------
 
 describe('default ruleset: loading', () => {
-  test('rules/main.conf loads in well under a second', () => {
-    const t0 = performance.now();
+  // Its compile time is a figure of bench:engine (a timed assertion here would only measure load).
+  test('rules/main.conf loads, without warnings', () => {
     const w = Waf.fromFile(MAIN, { mode: 'block' });
-    const ms = performance.now() - t0;
     assert.ok(w.ruleCount > 50, `only ${w.ruleCount} rules loaded`);
-    assert.ok(ms < 500, `loading took ${ms.toFixed(0)} ms`);
     assert.deepEqual(w.warnings, []);
   });
 

@@ -9,7 +9,9 @@ import { CheckBudget, type Budget } from '../src/engine/budget.js';
 import { Waf } from '../src/engine/waf.js';
 import type { SidewallConfig } from '../src/config/config.js';
 import { loadConfig, parseConfigText, ConfigError } from '../src/config/config.js';
-import { DEFAULT_ADMISSION, deadlineOnPerfClock, type AdmissionConfig } from '../src/server/admission.js';
+import { AdmissionQueue, DEFAULT_ADMISSION, deadlineOnPerfClock, type AdmissionConfig, type CallState } from '../src/server/admission.js';
+import { OverloadMetrics } from '../src/server/overload-metrics.js';
+import { Registry } from 'prom-client';
 import { LogThrottle } from '../src/server/log-throttle.js';
 import { startApp, type App } from '../src/server/app.js';
 import type { WafLike } from '../src/server/check-service.js';
@@ -310,5 +312,44 @@ describe('admission under overload (in-process server, real gRPC)', () => {
     const app2 = await startApp({ config, logger, loadEngine: () => detect, defaultMetrics: false });
     await app2.shutdown('test');
     assert.equal(logs.filter((l) => /zero rules/.test(String(l.msg))).length, 0, 'detect mode: no warning');
+  });
+});
+
+describe('admission order', () => {
+  /** Admits calls 0..n-1 in one tick (after an already-expired call when `overloaded`) and returns the order they ran in. */
+  async function runOrder(n: number, overloaded: boolean): Promise<{ ran: number[]; refused: string[] }> {
+    const ran: number[] = [];
+    const refused: string[] = [];
+    const q = new AdmissionQueue<number>(
+      { ...DEFAULT_ADMISSION, queueTargetMs: 1 },
+      {
+        run: (p) => {
+          ran.push(p.item);
+          const until = performance.now() + 3; // each check outlasts queue_target_ms
+          while (performance.now() < until);
+        },
+        refuse: (p, reason) => refused.push(`${p.item}:${reason}`),
+      },
+      new OverloadMetrics(new Registry()),
+    );
+    const live: CallState = { cancelled: false, getDeadline: () => Infinity };
+    if (overloaded) q.admit(-1, { cancelled: false, getDeadline: () => Date.now() - 1 });
+    for (let i = 0; i < n; i++) q.admit(i, live);
+    while (ran.length < n) await new Promise((r) => setImmediate(r));
+    return { ran, refused };
+  }
+
+  test('a standing queue without overload stays FIFO (no call starves behind newer ones)', async () => {
+    const { ran, refused } = await runOrder(6, false);
+    assert.deepEqual(ran, [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(refused, []);
+  });
+
+  test('overloaded (a call just expired) and past queue_target_ms: newest first', async () => {
+    const { ran, refused } = await runOrder(6, true);
+    assert.deepEqual(refused, ['-1:expired']);
+    // The first pick may still be FIFO (the oldest may not have waited 1 ms yet); from then on LIFO.
+    const rest = ran[0] === 0 ? ran.slice(1) : ran;
+    assert.deepEqual(rest, [5, 4, 3, 2, 1, 0].slice(0, rest.length));
   });
 });

@@ -8,10 +8,13 @@
 //   - a call whose gRPC deadline has passed or whose caller cancelled is not evaluated (expired);
 //   - a call that waited longer than max_queue_wait_ms is shed (CoDel-style; 0 = off);
 //   - with more than max_queue calls waiting, the oldest is shed to make room;
-//   - while the oldest call has waited less than queue_target_ms the queue is FIFO; beyond that it
-//     is LIFO (adaptive LIFO): the newest calls still have their whole deadline ahead, the oldest
-//     are the likeliest to expire anyway. This keeps goodput near capacity under overload instead
-//     of every check waiting behind checks whose caller has already given up.
+//   - the queue is FIFO unless the server is overloaded (a call was shed or expired within
+//     OVERLOADED_HOLD_MS) and its oldest call has waited more than queue_target_ms; then it is LIFO
+//     (adaptive LIFO): the newest calls still have their whole deadline ahead, the oldest are the
+//     likeliest to expire anyway. This keeps goodput near capacity under overload instead of every
+//     check waiting behind checks whose caller has already given up. A standing queue alone (a
+//     closed-loop client keeping many calls in flight) is not overload: LIFO there would starve
+//     the oldest call until its deadline for nothing.
 // Each evaluation gets a CheckBudget bounded by the call's deadline and max_check_ms.
 import type * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
@@ -23,7 +26,7 @@ export interface AdmissionConfig {
   enabled: boolean;
   /** Most calls waiting; beyond it the oldest is shed. */
   maxQueue: number;
-  /** The queue turns LIFO once its oldest call has waited this long, ms. */
+  /** While overloaded, the queue turns LIFO once its oldest call has waited this long, ms. */
   queueTargetMs: number;
   /** Calls that waited longer are shed, ms; 0 = only deadlines bound the wait. */
   maxQueueWaitMs: number;
@@ -139,7 +142,7 @@ export class AdmissionQueue<Item> {
         this.refuse(head, reason, now);
       }
       if (queue.length === 0) break;
-      const lifo = now - queue[0]!.arrivedAt > queueTargetMs;
+      const lifo = now - queue[0]!.arrivedAt > queueTargetMs && now - this.lastRefusedAt < OVERLOADED_HOLD_MS;
       const next = lifo ? queue.pop()! : queue.shift()!;
       const reason = this.refusal(next, now);
       if (reason !== null) {
