@@ -276,7 +276,7 @@ async function main(argv: string[]): Promise<number> {
   };
   const f = (n: number | null) => (n === null ? '-' : n.toFixed(1));
   const row = (name: string, s: ReturnType<typeof summarize>) =>
-    console.log(`${name.padEnd(22)} ${String(s.requests).padStart(7)} req  Envoy ${f(s.envoyCpuUsPerRequest).padStart(7)} µs/req  Sidewall ${f(s.sidewallCpuUsPerRequest).padStart(7)} µs/req  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms  statuses ${JSON.stringify(s.statuses)}${s.errors ? `  errors ${s.errors}` : ''}`);
+    console.log(`${name.padEnd(22)} ${String(s.requests).padStart(7)} req  Envoy ${f(s.envoyCpuUsPerRequest).padStart(7)} µs/req  Check server ${f(s.sidewallCpuUsPerRequest).padStart(7)} µs/req  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms  statuses ${JSON.stringify(s.statuses)}${s.errors ? `  errors ${s.errors}` : ''}`);
   console.log(`Envoy ${r.envoyVersion}, benign GET, ${o.rounds} alternating rounds of ≤${o.requests} requests / ≤${o.maxSeconds}s, concurrency ${o.concurrency}${o.accessLog ? ', access log on' : ''}`);
   row('with ext_authz', r.withExtAuthz);
   row('ext_authz → trivial', r.withExtAuthzTrivialServer);
