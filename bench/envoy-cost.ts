@@ -3,7 +3,9 @@
 // one with the README's ext_authz filter → Sidewall (real `sidewall serve`, CRS v4 at paranoia
 // level 1, block mode, Unix socket), one without (the reference). The benign GET of
 // bench/check-bench.ts goes over keep-alive HTTP/1.1 connections; the phases alternate (with,
-// without, with, …) so drift hits both alike. Reported: CPU µs of the Envoy process per request
+// without, with, …) so drift hits both alike. A third Envoy sends its checks to a trivial Check
+// server (answers OK without evaluating; a child process) — what the filter and its gRPC call cost
+// Envoy when the authorization server takes no CPU of its own. Reported: CPU µs of the Envoy process per request
 // (utime+stime from /proc/<pid>/stat over each phase ÷ requests), Sidewall's CPU µs per request
 // in the ext_authz phases, client p50/p99 latency, and the ratio with/without.
 //
@@ -12,11 +14,12 @@
 //
 // Bounded: every phase stops after N requests or S seconds, whichever comes first. Loopback only.
 // Writes test-results/envoy-cost.json.
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scenarios } from './check-bench.js';
 import { writeEntryConf } from './lib/crs-config.js';
@@ -25,7 +28,7 @@ import { findEnvoy, launchEnvoy, ENVOY_INSTALL_HINT, type EnvoyProcess } from '.
 import { freePort, processCpuSeconds, startServer } from './lib/server-process.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 import { startUpstreamApp } from './lib/upstream-app.js';
-import { percentile } from './grpc-trivial.js';
+import { percentile, runTrivialServer } from './grpc-trivial.js';
 
 export interface EnvoyCostOptions {
   requests: number;
@@ -143,34 +146,43 @@ export async function runEnvoyCost(o: EnvoyCostOptions): Promise<Record<string, 
     const entry = writeEntryConf(workDir, { crsDir, testSetup: false });
     const sidewall = await startServer({ rulesFile: entry, mode: 'block', workDir, logLevel: 'error' });
     stopList.push(() => sidewall.stop());
-    const launch = async (extAuthz: boolean) => {
+    const launch = async (extAuthz: boolean, checkTarget: string) => {
       const listenerPort = await freePort();
       const adminPort = await freePort();
       const envoy = await launchEnvoy({
         adminPort,
         bootstrap: testBootstrap({
           listenerPort, adminPort, upstreamPort: app.port, extAuthz, accessLog: o.accessLog, timeoutMs: o.checkTimeoutMs,
-          sidewall: { socketPath: sidewall.target.slice('unix:'.length) },
+          sidewall: { socketPath: checkTarget.slice('unix:'.length) },
         }),
       });
       stopList.push(() => envoy.stop());
       return { envoy, listenerPort };
     };
-    const withAuthz = await launch(true);
-    const without = await launch(false);
-    // Warm both (connections to the app and to Sidewall, JIT of Sidewall's rules).
-    for (const e of [withAuthz, without]) await drive(e.listenerPort, o.warmup, o.concurrency, Date.now() + 30_000);
+    const trivial = await startTrivialServer(workDir);
+    stopList.push(() => trivial.stop());
+    const withAuthz = await launch(true, sidewall.target);
+    const withTrivial = await launch(true, trivial.target);
+    const without = await launch(false, sidewall.target);
+    // Warm all three (connections to the app and to the Check servers, JIT of Sidewall's rules).
+    for (const e of [withAuthz, withTrivial, without]) await drive(e.listenerPort, o.warmup, o.concurrency, Date.now() + 30_000);
     const phasesWith: Phase[] = [];
+    const phasesTrivial: Phase[] = [];
     const phasesWithout: Phase[] = [];
     for (let r = 0; r < o.rounds; r++) {
       phasesWith.push(await measure(withAuthz.envoy, withAuthz.listenerPort, o, sidewall.pid));
+      phasesTrivial.push(await measure(withTrivial.envoy, withTrivial.listenerPort, o, trivial.pid));
       phasesWithout.push(await measure(without.envoy, without.listenerPort, o, null));
     }
     const a = summarize(phasesWith);
+    const t = summarize(phasesTrivial);
     const b = summarize(phasesWithout);
     // A 403 on the benign GET is a check that failed (timeout, overload): counted, not hidden.
     const extAuthzStats: Record<string, number> = {};
     for (const k of ['ok', 'denied', 'error', 'failure_mode_allowed']) extAuthzStats[k] = await withAuthz.envoy.stat(`http.ingress.ext_authz.${k}`);
+    // Connections Envoy opened to Sidewall vs checks sent (a reconnect per check would dominate the cost).
+    for (const k of ['upstream_cx_total', 'upstream_rq_total']) extAuthzStats[`sidewall_${k}`] = await withAuthz.envoy.stat(`cluster.sidewall.${k}`);
+    for (const k of ['upstream_cx_total', 'upstream_rq_total']) extAuthzStats[`app_${k}`] = await withAuthz.envoy.stat(`cluster.app.${k}`);
     const result = {
       bench: 'envoy-cost',
       time: new Date().toISOString(),
@@ -179,7 +191,9 @@ export async function runEnvoyCost(o: EnvoyCostOptions): Promise<Record<string, 
       options: o,
       request: 'benign-get (bench/check-bench.ts): GET with 5 query args and 13 browser headers',
       withExtAuthz: a,
+      withExtAuthzTrivialServer: t,
       withoutExtAuthz: b,
+      ratioTrivialServer: t.envoyCpuUsPerRequest !== null && b.envoyCpuUsPerRequest ? t.envoyCpuUsPerRequest / b.envoyCpuUsPerRequest : null,
       extAuthzStats,
       ratio: a.envoyCpuUsPerRequest !== null && b.envoyCpuUsPerRequest ? a.envoyCpuUsPerRequest / b.envoyCpuUsPerRequest : null,
       extAuthzFilterCpuUs: a.envoyCpuUsPerRequest !== null && b.envoyCpuUsPerRequest !== null ? a.envoyCpuUsPerRequest - b.envoyCpuUsPerRequest : null,
@@ -193,10 +207,34 @@ export async function runEnvoyCost(o: EnvoyCostOptions): Promise<Record<string, 
   }
 }
 
+async function startTrivialServer(dir: string): Promise<{ pid: number; target: string; stop: () => Promise<void> }> {
+  const target = `unix:${join(dir, 'trivial.sock')}`;
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--trivial-server', target], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`trivial server not ready: ${stderr}`)), 20_000);
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('READY') && (clearTimeout(timer), ready()));
+    child.once('exit', (code) => (clearTimeout(timer), fail(new Error(`trivial server exited (${code}): ${stderr}`))));
+  });
+  return {
+    pid: child.pid!,
+    target,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      'trivial-server': { type: 'string' },
       requests: { type: 'string' },
       'max-seconds': { type: 'string' },
       rounds: { type: 'string' },
@@ -207,6 +245,10 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
     },
   });
+  if (values['trivial-server'] !== undefined) {
+    runTrivialServer(values['trivial-server']);
+    return -1; // keeps running until SIGTERM
+  }
   const int = (v: string | undefined, flag: string, dflt: number, min: number, max: number) => {
     if (v === undefined) return dflt;
     if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`--${flag}: an integer ${min}..${max} (got ${JSON.stringify(v)})`);
@@ -226,17 +268,20 @@ async function main(argv: string[]): Promise<number> {
     envoyVersion: string;
     withExtAuthz: ReturnType<typeof summarize>;
     withoutExtAuthz: ReturnType<typeof summarize>;
+    withExtAuthzTrivialServer: ReturnType<typeof summarize>;
     ratio: number | null;
+    ratioTrivialServer: number | null;
     extAuthzFilterCpuUs: number | null;
     extAuthzStats: Record<string, number>;
   };
   const f = (n: number | null) => (n === null ? '-' : n.toFixed(1));
   const row = (name: string, s: ReturnType<typeof summarize>) =>
-    console.log(`${name.padEnd(22)} ${String(s.requests).padStart(7)} req  Envoy ${f(s.envoyCpuUsPerRequest).padStart(7)} µs/req  Sidewall ${f(s.sidewallCpuUsPerRequest).padStart(7)} µs/req  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms  statuses ${JSON.stringify(s.statuses)}${s.errors ? `  errors ${s.errors}` : ''}`);
+    console.log(`${name.padEnd(22)} ${String(s.requests).padStart(7)} req  Envoy ${f(s.envoyCpuUsPerRequest).padStart(7)} µs/req  Check server ${f(s.sidewallCpuUsPerRequest).padStart(7)} µs/req  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms  statuses ${JSON.stringify(s.statuses)}${s.errors ? `  errors ${s.errors}` : ''}`);
   console.log(`Envoy ${r.envoyVersion}, benign GET, ${o.rounds} alternating rounds of ≤${o.requests} requests / ≤${o.maxSeconds}s, concurrency ${o.concurrency}${o.accessLog ? ', access log on' : ''}`);
   row('with ext_authz', r.withExtAuthz);
+  row('ext_authz → trivial', r.withExtAuthzTrivialServer);
   row('without (reference)', r.withoutExtAuthz);
-  console.log(`Envoy CPU with/without ext_authz: ${r.ratio === null ? '-' : r.ratio.toFixed(2)}× (+${f(r.extAuthzFilterCpuUs)} µs per request for the filter and its gRPC call)`);
+  console.log(`Envoy CPU with/without ext_authz: ${r.ratio === null ? '-' : r.ratio.toFixed(2)}× (+${f(r.extAuthzFilterCpuUs)} µs per request for the filter and its gRPC call); with a trivial Check server ${r.ratioTrivialServer === null ? '-' : r.ratioTrivialServer.toFixed(2)}×`);
   console.log(`ext_authz: ${JSON.stringify(r.extAuthzStats)}${r.extAuthzStats['error'] ? ' — checks that failed (timeout/overload) answered 403 (failure_mode_allow false)' : ''}`);
   console.log(`result: ${o.out}`);
   return r.withExtAuthz.errors === 0 && r.withoutExtAuthz.errors === 0 ? 0 : 1;
@@ -245,7 +290,9 @@ async function main(argv: string[]): Promise<number> {
 const invoked = process.argv[1];
 if (invoked !== undefined && import.meta.url === pathToFileURL(resolve(invoked)).href) {
   main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
     (err: unknown) => {
       console.error(`envoy-cost: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 2;

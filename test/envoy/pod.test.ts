@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { A_EXCLUDE_INBOUND_PORTS, resolveNamespacePolicy } from '../../src/k8s/annotations.js';
 import { injectPod } from '../../src/k8s/injector.js';
-import { SETTINGS_DIR, SOCKET_DIR, defaultInjectorConfig } from '../../src/k8s/injector-config.js';
+import { SETTINGS_DIR, SOCKET_DIR, defaultInjectorConfig, type InjectorConfig } from '../../src/k8s/injector-config.js';
 import { INBOUND_CHAIN, inboundChainRules } from '../../src/k8s/iptables.js';
 import { applyJsonPatch } from '../../src/k8s/json-patch.js';
 import type { Container, Pod } from '../../src/k8s/pod-types.js';
@@ -30,7 +30,6 @@ const EXCLUDED_PORT = 8081; // declared, excluded by the pod's annotation
 const UNDECLARED_PORT = 9090; // not declared: redirected to Envoy, passed through without HTTP
 
 const NAMESPACE = 'shop';
-const nsPolicy = resolveNamespacePolicy({ 'sidewall.io/waf': 'enabled', 'sidewall.io/mode': 'block' }, null).policy;
 const APP_POD: Pod = {
   apiVersion: 'v1',
   kind: 'Pod',
@@ -76,20 +75,28 @@ function container(pod: Pod, name: string, init = false): Container {
   return c;
 }
 
-describe('a pod as the injector makes it (network namespaces, real Envoy, real Sidewall)', { skip }, () => {
-  const net = new PodNetwork();
-  const config = defaultInjectorConfig();
-  let injected: Pod;
-  let app: PodProcess;
-  let envoy: PodProcess;
-  let sidewall: PodProcess;
-  const dirs: string[] = [];
-  const appUrl = (port: number, path: string) => ({ host: net.podIp, port, path });
+interface RunningPod {
+  net: PodNetwork;
+  injected: Pod;
+  app: PodProcess;
+  envoy: PodProcess;
+  sidewall: PodProcess;
+  destroy(): Promise<void>;
+}
 
-  before(async () => {
+/** Injects APP_POD for a namespace in `mode` and runs its containers as a kubelet would. */
+async function startPod(mode: 'block' | 'detect', config: InjectorConfig): Promise<RunningPod> {
+  const nsPolicy = resolveNamespacePolicy({ 'sidewall.io/waf': 'enabled', 'sidewall.io/mode': mode }, null).policy;
+  const net = new PodNetwork();
+  const dirs: string[] = [];
+  const destroy = async () => {
+    await net.destroy();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
+  try {
     const result = injectPod(APP_POD, nsPolicy, config);
     assert.ok(result.injected, JSON.stringify(result));
-    injected = applyJsonPatch(APP_POD, result.patch);
+    const injected = applyJsonPatch(APP_POD, result.patch);
     net.setUp();
 
     // 1. The init container: its command, as the kubelet runs it (root, in the pod's namespace).
@@ -99,7 +106,7 @@ describe('a pod as the injector makes it (network namespaces, real Envoy, real S
     assert.deepEqual(printed.trim().split('\n').slice(1), inboundChainRules({ envoyInboundPort: config.envoyInboundPort, excludePorts: [config.envoyProbePort, config.envoyAdminPort, config.sidewallAdminPort, EXCLUDED_PORT] }));
 
     // 2. The app.
-    app = net.spawnInPod(process.execPath, ['-e', APP_JS, JSON.stringify([APP_PORT, EXCLUDED_PORT, UNDECLARED_PORT])]);
+    const app = net.spawnInPod(process.execPath, ['-e', APP_JS, JSON.stringify([APP_PORT, EXCLUDED_PORT, UNDECLARED_PORT])]);
     await app.waitForLine((l) => 'listening' in l, 10_000);
 
     // 3. Sidewall with the container's args; volumes: the shared socket dir and the settings
@@ -109,26 +116,47 @@ describe('a pod as the injector makes it (network namespaces, real Envoy, real S
     dirs.push(socketDir, settingsDir);
     writeFileSync(join(settingsDir, SETTINGS_FILE), renderSettingsYaml(NAMESPACE, nsPolicy.settings, false));
     const sw = container(injected, SIDEWALL_CONTAINER);
-    sidewall = net.spawnInPod(process.execPath, [CLI_PATH, ...(sw['args'] as string[])], [[socketDir, SOCKET_DIR], [settingsDir, SETTINGS_DIR]]);
+    const sidewall = net.spawnInPod(process.execPath, [CLI_PATH, ...(sw['args'] as string[])], [[socketDir, SOCKET_DIR], [settingsDir, SETTINGS_DIR]]);
 
     // 4. Envoy with the container's command line; only the flush interval is added, so the access
     //    log lines show up within the test (Envoy's default buffers them for 10 s).
     const ev = container(injected, ENVOY_CONTAINER);
     assert.deepEqual(ev['command'], ['envoy']);
-    envoy = net.spawnInPod(findEnvoy()!.path, [...(ev['args'] as string[]), '--file-flush-interval-msec', '50'], [[socketDir, SOCKET_DIR]]);
+    const envoy = net.spawnInPod(findEnvoy()!.path, [...(ev['args'] as string[]), '--file-flush-interval-msec', '50'], [[socketDir, SOCKET_DIR]]);
 
     // Ready as the kubelet sees it: Envoy's readiness probe and Sidewall's, from outside the pod.
     const [envoyReady, sidewallReady] = await net.http([
-      { ...appUrl(config.envoyProbePort, '/ready'), untilStatus: 200, waitMs: 20_000 },
-      { ...appUrl(config.sidewallAdminPort, '/readyz'), untilStatus: 200, waitMs: 60_000 },
+      { host: net.podIp, port: config.envoyProbePort, path: '/ready', untilStatus: 200, waitMs: 20_000 },
+      { host: net.podIp, port: config.sidewallAdminPort, path: '/readyz', untilStatus: 200, waitMs: 60_000 },
     ]);
     assert.equal(envoyReady!.status, 200, `Envoy not ready: ${JSON.stringify(envoyReady)}\n${envoy.stderr()}`);
     assert.equal(sidewallReady!.status, 200, `Sidewall not ready: ${JSON.stringify(sidewallReady)}\n${sidewall.stderr()}`);
+    return { net, injected, app, envoy, sidewall, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+const eventOf = (rid: string) => (l: Record<string, unknown>) => (l['security_event'] as { request_id?: string } | undefined)?.request_id === rid;
+
+describe('a pod as the injector makes it (network namespaces, real Envoy, real Sidewall)', { skip }, () => {
+  const config = defaultInjectorConfig();
+  let pod: RunningPod;
+  let net: PodNetwork;
+  let injected: Pod;
+  let app: PodProcess;
+  let envoy: PodProcess;
+  let sidewall: PodProcess;
+  const appUrl = (port: number, path: string) => ({ host: net.podIp, port, path });
+
+  before(async () => {
+    pod = await startPod('block', config);
+    ({ net, injected, app, envoy, sidewall } = pod);
   });
 
   after(async () => {
-    await net.destroy();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await pod?.destroy();
   });
 
   const checks = async () => {
@@ -162,7 +190,7 @@ describe('a pod as the injector makes it (network namespaces, real Envoy, real S
     const res = await net.request({ ...appUrl(APP_PORT, `/search?q=${encodeURIComponent(SQLI)}`), headers: { 'x-request-id': rid } });
     assert.equal(res.status, 403, JSON.stringify(res));
     assert.equal(appSaw((l) => String(l['url']).startsWith('/search')).length, 0);
-    const event = await sidewall.waitForLine((l) => (l['security_event'] as { request_id?: string } | undefined)?.request_id === rid);
+    const event = await sidewall.waitForLine(eventOf(rid));
     const ev = event['security_event'] as { verdict: string; namespace?: string; rules: Array<{ id: number }>; source?: { address?: string } };
     assert.equal(ev.verdict, 'blocked');
     assert.ok(ev.rules.length > 0);
@@ -227,5 +255,32 @@ describe('a pod as the injector makes it (network namespaces, real Envoy, real S
     ]);
     assert.equal(attackless!.status, 403, 'failure_mode_allow false in block mode');
     assert.equal(probe!.status, 200, 'the kubelet\'s probes do not depend on Sidewall');
+  });
+});
+
+describe('a pod in a detect-mode namespace (fails open, lets attacks through, still reports them)', { skip }, () => {
+  const config = defaultInjectorConfig();
+  let pod: RunningPod;
+  before(async () => {
+    pod = await startPod('detect', config);
+  });
+  after(async () => {
+    await pod?.destroy();
+  });
+
+  it('an attack reaches the app (200), is a "detected" event and waf_action detect in the access log', async () => {
+    const rid = 'pod-detect-1';
+    const res = await pod.net.request({ host: pod.net.podIp, port: APP_PORT, path: `/search?q=${encodeURIComponent(SQLI)}`, headers: { 'x-request-id': rid } });
+    assert.equal(res.status, 200, JSON.stringify(res));
+    const event = await pod.sidewall.waitForLine(eventOf(rid));
+    assert.equal((event['security_event'] as { verdict: string }).verdict, 'detected');
+    const line = await pod.envoy.waitForLine((l) => l['request_id'] === rid);
+    assert.equal(line['waf_action'], 'detect');
+  });
+
+  it('Sidewall down: the injector chose failure_mode_allow for detect mode, so traffic still flows', async () => {
+    await pod.sidewall.stop();
+    const res = await pod.net.request({ host: pod.net.podIp, port: APP_PORT, path: '/products?id=1' });
+    assert.equal(res.status, 200, JSON.stringify(res));
   });
 });
