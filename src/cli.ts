@@ -58,8 +58,8 @@ Options for serve (flags override the config file):
       --settings-dir DIR        live settings: DIR/settings.yaml (+ exclusions.conf) for one
                                 namespace, or DIR/<namespace>/settings.yaml for a shared gateway
       --pod-settings LIST       pod overrides, e.g. mode=block,paranoia_level=2
-      --staged-max-ms N         time budget of one staged (shadow) evaluation (default 50)
                                 (keys: waf, mode, paranoia_level, anomaly_threshold)
+      --staged-max-ms N         time budget of one staged (shadow) evaluation (default 50)
 
 Rule and settings files are watched and reloaded without a restart; SIGHUP forces a reload.
 

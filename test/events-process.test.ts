@@ -89,7 +89,7 @@ async function attacks(server: ServerProcess, n: number, prefix: string): Promis
 }
 
 /** Config with fast retries and no aggregation (every request its own event). */
-function eventsConfig(url: string, extra = ''): string {
+function eventsConfig(url: string, extra = '', maxDelayMs = 50): string {
   return `events:
   aggregation: { window_ms: 0 }
   flush_timeout_ms: 300
@@ -97,7 +97,7 @@ function eventsConfig(url: string, extra = ''): string {
     - name: rx
       url: ${url}
       secret: ${SECRET}
-      batch: { max_events: 5, max_delay_ms: 50 }
+      batch: { max_events: 5, max_delay_ms: ${maxDelayMs} }
       retry: { initial_ms: 50, max_ms: 300 }
 ${extra}`;
 }
@@ -219,7 +219,9 @@ describe('security events: real processes', { skip }, () => {
     await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/`;
     const spool = join(work, 'kill-spool');
-    const config = eventsConfig(url, '      timeout_ms: 60000\n');
+    // Batches close by count (5), not by time: under load the 23 checks take longer than a short
+    // max_delay and the first batch would hold fewer than the 5 events this test counts on.
+    const config = eventsConfig(url, '      timeout_ms: 60000\n', 2000);
     let server = await startServer({ rules: BLOCK_RULES, config, args: ['--events-spool', spool] });
     try {
       const sent = await attacks(server, 23, 'kill');

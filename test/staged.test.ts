@@ -279,8 +279,9 @@ describe('staged policies over real gRPC (gateway layout, real process)', () => 
     const after = await fetchMetrics(server.adminUrl);
     assert.equal(metricValue(after, 'sidewall_staged_disagreements_total{kind="would_block"}'), wb0 + 1);
     assert.equal(metricValue(after, 'sidewall_staged_disagreements_total{kind="would_allow"}'), wa0 + 2);
-    await eventually(async () => stagedEvents().length >= events0 + 3, 5000, 'staged events');
     const byId = (rid: string) => stagedEvents().map((l) => l.security_event as Record<string, any>).filter((e) => e.request_id === rid);
+    // Each of the four requests has its staged event (log lines arrive in any order and later than the metrics).
+    await eventually(async () => stagedEvents().length >= events0 + 4 && ['loose', 'tight', 'excl', 'excl2'].every((k) => byId(`${id}-${k}`).length > 0), 10_000, 'staged events');
     const [lb] = byId(`${id}-loose`);
     assert.equal(lb?.verdict, 'blocked');
     assert.equal(lb?.enforced_action, 'allow');
