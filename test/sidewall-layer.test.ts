@@ -260,13 +260,15 @@ const CASES: RuleCase[] = [
   },
   {
     id: 9510300, name: 'NoSQL injection',
-    attacks: [{ uri: '/login?user[$ne]=x&pass[$ne]=x' }, json({ user: 'admin', pass: { $gt: '' } }), q("true, $where: '1 == 1'"), q("' && this.password.match(/.*/)//"), q('db.users.find({})')],
+    attacks: [{ uri: '/login?user[$ne]=x&pass[$ne]=x' }, json({ user: 'admin', pass: { $gt: '' } }), q("true, $where: '1 == 1'"), q("' && this.password.match(/.*/)//"), q('db.users.find({})'), q('";return(true);var xyz=\'a'),
+      { uri: '/users/' + encodeURIComponent("true, $where: '1 == 1'") }, xml('<?xml version="1.0"?><login><user>admin</user><pass>{"$ne": 1}</pass></login>')],
     benign: [q('costs $5 where available'), json({ user: 'admin', pass: 's3cr3t!' }), q('this.is.fine'), q('neither here nor there')],
   },
   {
     id: 9510350, name: 'LDAP / XPath injection',
-    attacks: [q('*)(uid=*))(|(uid=*'), q('admin*)((|userPassword=*)'), q('*(|(objectclass=*))'), q("x' or name()='username' or 'x'='y")],
-    benign: [q('John (Jack) Smith'), q('5 * (3 + 2)'), q('**bold** text (see notes)'), q('name()')],
+    attacks: [q('*)(uid=*))(|(uid=*'), q('admin*)((|userPassword=*)'), q('*(|(objectclass=*))'), q("x' or name()='username' or 'x'='y"),
+      { uri: '/people/' + encodeURIComponent('*)(uid=*))(|(uid=*') }, xml('<?xml version="1.0"?><q><cn>admin*)((|userPassword=*)</cn></q>')],
+    benign: [q('John (Jack) Smith'), q('5 * (3 + 2)'), q('**bold** text (see notes)'), q('name()'), { uri: '/people/' + encodeURIComponent('Smith (John)') }, xml('<q><cn>Smith (John)</cn></q>')],
   },
   {
     id: 9510400, name: 'mail header injection',
@@ -285,8 +287,9 @@ const CASES: RuleCase[] = [
   },
   {
     id: 9510500, name: 'server-side template injection',
-    attacks: [q('{{7*7}}'), q("{{7*'7'}}"), q('<%= 7 * 7 %>'), q('${3*3}'), q('#{7*7}'), q("{{config.items()}}"), q('${T(java.lang.Runtime).getRuntime().exec("id")}'), q('{{cycler.__init__.__globals__.os}}')],
-    benign: [q('Hello {{name}}'), q('${user.id}'), q('price: #{amount}'), q('[[wiki link]]'), q('{% raw %}'), q('email me @(home)')],
+    attacks: [q('{{7*7}}'), q("{{7*'7'}}"), q('<%= 7 * 7 %>'), q('${3*3}'), q('#{7*7}'), q("{{config.items()}}"), q('${T(java.lang.Runtime).getRuntime().exec("id")}'), q('{{cycler.__init__.__globals__.os}}'),
+      q("{{'a'.toUpperCase()}}"), q('{{ [].class.base.subclasses() }}')],
+    benign: [q('Hello {{name}}'), q('${user.id}'), q('price: #{amount}'), q('[[wiki link]]'), q('{% raw %}'), q('email me @(home)'), q('Hello {{ user.name|title }}, order {{order.id}}'), q("{{ 'greeting' }}")],
   },
   {
     id: 9510650, name: 'open redirect: a target that hides another host',
