@@ -13,6 +13,7 @@ import { compare, enginePair, percentEncode } from './helpers/differential.js';
 const RULES = `
 SecRuleEngine On
 SecRequestBodyAccess On
+SecArgumentsLimit 100000
 SecRule REQUEST_HEADERS:Content-Type "@rx ^application/x-www-form-urlencoded" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=URLENCODED"
 SecAction "id:2,phase:1,pass,nolog,setvar:tx.score=0"
 SecRule ARGS "@rx evil(?:one|two)" "id:10,phase:1,pass,log,t:lowercase,setvar:tx.score=+1"
@@ -102,4 +103,15 @@ test('a TX value set between two rules of one group is read fresh', () => {
   const { verdict, difference } = compare(pair, r);
   assert.equal(difference, null);
   assert.ok(verdict.ruleIds.includes(19), JSON.stringify(verdict.ruleIds)); // tx.foo = worse3, set after the unions were built
+});
+
+test('a request with more values than the per-transaction record budget gives the same verdict', () => {
+  // 30,000 arguments through several groups exceed MAX_RECORD_SLOTS: later records keep no
+  // per-entry values and their rules take the per-value path.
+  const query: Array<[string, string]> = [];
+  for (let i = 0; i < 30000; i++) query.push([i % 7 === 0 ? 'danger' : `a${i}`, i === 29990 ? 'EvilOne badx' : `v${i}`]);
+  const r = build(query, [], 'x', 'a');
+  const { verdict, difference } = compare(pair, r);
+  assert.equal(difference, null);
+  for (const id of [10, 12, 14, 20, 25, 26]) assert.ok(verdict.ruleIds.includes(id), `${id} in ${JSON.stringify(verdict.ruleIds)}`);
 });

@@ -55,6 +55,8 @@ export class Rule {
   prefilter: PrefilterSlot | null = null;
   /** Whole-rule prefilter (accel/rule-precheck.ts): false = no target value can match. */
   precheck: RulePrecheck | null = null;
+  /** Per target: its union slot (Transaction.unionRecord) when prechecked as a whole collection, else -1. */
+  unionSlots: Int32Array | null = null;
   multiMatch = false;
   capture = false;
 
@@ -100,6 +102,35 @@ export class Rule {
       if (target.count) {
         const n = this.countEntries(tx, target, runtimeExcl);
         if (this.test(tx, target, null, String(n))) matched = true;
+        continue;
+      }
+      const us = this.unionSlots;
+      if (us !== null && us[t]! >= 0) {
+        // The values, transformed, with their prefilter answers, as the precheck computed them.
+        const pf = this.prefilter!;
+        const rec = tx.unionRecord(us[t]!, pf.group, this.pipeline, target.def);
+        if (rec.union !== null && rec.union[pf.index] === 0) continue;
+        const values = rec.values;
+        const hits = rec.hits;
+        if (values === null || hits === null) {
+          for (const kv of rec.entries) {
+            if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
+            if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
+            if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
+            if (this.test(tx, target, kv, kv.value)) matched = true;
+          }
+          continue;
+        }
+        const entries = rec.entries;
+        for (let i = 0; i < entries.length; i++) {
+          const h = hits[i]!;
+          if (h !== null && h[pf.index] !== 1) continue;
+          const kv = entries[i]!;
+          if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
+          if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
+          if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
+          if (this.matchValue(tx, target, kv, values[i]!, this.operator.evaluate(tx, values[i]!))) matched = true;
+        }
         continue;
       }
       let entries: readonly KV[];
@@ -173,6 +204,11 @@ export class Rule {
     } else {
       r = this.operator.evaluate(tx, value);
     }
+    return this.matchValue(tx, target, kv, value, r);
+  }
+
+  /** What follows the operator's answer `r` for one value: negation, the match record, per-match actions. */
+  private matchValue(tx: Transaction, target: Target, kv: KV | null, value: string, r: boolean): boolean {
     if (this.negated) r = !r;
     if (!r) return false;
     const name = kv === null || !target.def.keyed ? target.name : target.name + ':' + kv.key;

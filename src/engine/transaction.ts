@@ -14,6 +14,19 @@ import type { VariableDef } from '../variables/types.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
 
+/** One collection seen through one prefilter group (Transaction.unionRecord). */
+export interface UnionRecord {
+  /** OR of the answers over all values; null when some value had no answer. */
+  readonly union: Uint8Array | null;
+  readonly entries: readonly KV[];
+  /** Per entry: the transformed value and the group's answer for it (null: not kept, over budget). */
+  readonly values: readonly string[] | null;
+  readonly hits: ReadonlyArray<Uint8Array | null> | null;
+}
+
+/** Entries per transaction for which union records keep transformed values and answers. */
+const MAX_RECORD_SLOTS = 1 << 16;
+
 export interface Interruption {
   ruleId: number;
   action: 'deny' | 'drop' | 'redirect' | 'proxy';
@@ -83,7 +96,8 @@ export class Transaction implements OperatorTx {
   /** Literal scans per distinct string, shared by every literal prefilter group. */
   private readonly scans: ScanMemo = new Map();
   /** Per (prefilter group, collection) union of answers (accel/rule-precheck.ts); reset when any variable changes. */
-  private ucache: Array<Uint8Array | null | undefined> = [];
+  private ucache: Array<UnionRecord | undefined> = [];
+  private recordSlots = 0;
 
   constructor(
     readonly ruleset: RuleSet,
@@ -300,30 +314,42 @@ export class Transaction implements OperatorTx {
   }
 
   /**
-   * The union over every value of `def` of `group`'s answers (after `pipeline`): slot 1 when the
-   * rule may match some value; null = no answer for some value. Cached until a variable changes.
+   * Per value of `def` its transformed form (after `pipeline`) and `group`'s answer, and the union of
+   * the answers: slot 1 when the rule may match some value; null = no answer for some value.
+   * Cached until a variable changes, so rules of one group reading one collection share one pass.
    */
-  unionHits(slot: number, group: PrefilterGroup, pipeline: TransformNode | null, def: VariableDef): Uint8Array | null {
+  unionRecord(slot: number, group: PrefilterGroup, pipeline: TransformNode | null, def: VariableDef): UnionRecord {
     const cached = this.ucache[slot];
     if (cached !== undefined) return cached;
     const entries = def.read(this);
+    // Per-entry arrays within a per-transaction budget (large bodies: the rules use the caches).
+    const keep = this.recordSlots + entries.length <= MAX_RECORD_SLOTS;
+    if (keep) this.recordSlots += entries.length;
+    const values: string[] | null = keep ? new Array<string>(entries.length) : null;
+    const hits: Array<Uint8Array | null> | null = keep ? new Array<Uint8Array | null>(entries.length) : null;
     const none = group.none;
     let acc: Uint8Array | null = none;
     let last: Uint8Array | null = none;
     for (let i = 0; i < entries.length; i++) {
-      const v = entries[i]!.value;
-      const h = this.prefilterHits(group, pipeline === null ? v : this.transform(pipeline, v));
+      const raw = entries[i]!.value;
+      const v = pipeline === null ? raw : this.transform(pipeline, raw);
+      const h = this.prefilterHits(group, v);
+      if (values !== null) {
+        values[i] = v;
+        hits![i] = h;
+      }
+      if (acc === null || h === last) continue;
       if (h === null) {
         acc = null;
-        break;
+        continue;
       }
-      if (h === last) continue;
       last = h;
       if (acc === none) acc = h.slice();
-      else for (let k = 0; k < h.length; k++) acc![k] = acc![k]! | h[k]!;
+      else for (let k = 0; k < h.length; k++) acc[k] = acc[k]! | h[k]!;
     }
-    this.ucache[slot] = acc;
-    return acc;
+    const record: UnionRecord = { union: acc, entries, values, hits };
+    this.ucache[slot] = record;
+    return record;
   }
 
   // ---- ctl removals ----

@@ -2,15 +2,23 @@
 // substring, in one pass over the input, whatever the number of phrases.
 //
 // Layout (built once at load time, read-only afterwards; the search allocates nothing):
-//  - the root has a dense 256-entry transition table (most steps start or restart there);
-//  - other states keep their children as a sorted run in shared typed arrays (edgeByte/edgeTarget),
-//    searched linearly when short, by bisection when long;
+//  - bytes are mapped to classes (one per byte some phrase holds, 0 for every other byte, which
+//    always leads back to the root); the root and the states near it (depth ≤ DENSE_DEPTH, within a
+//    size bound) have a dense row per class holding the complete transition, fail links resolved —
+//    scanning text spends nearly all its steps there, one table load per byte;
+//  - deeper states keep their children as a sorted run in shared typed arrays (edgeByte/edgeTarget),
+//    searched linearly when short, by bisection when long, falling back along fail links to a
+//    dense state;
 //  - fail links as usual, plus `output[state]`: the phrase reported when the automaton is in that
 //    state (its own phrase if it ends one, otherwise the nearest phrase along the fail chain).
 // Case-insensitive mode folds ASCII letters only (C tolower() in the C locale, as ModSecurity).
 
 const ROOT = 0;
 const NONE = -1;
+/** States this close to the root get dense rows ... */
+const DENSE_DEPTH = 3;
+/** ... unless the rows would exceed this many entries (then fewer levels). */
+const MAX_DENSE_ENTRIES = 1 << 18;
 
 /** ASCII lower-case folding table. */
 const FOLD: Uint8Array = (() => {
@@ -29,7 +37,13 @@ export class AhoCorasick {
   /** The phrases, as given (duplicates after folding keep the first spelling). */
   readonly phrases: readonly string[];
   private readonly fold: Uint8Array;
-  private readonly rootNext = new Int32Array(256);
+  /** Per (folded) byte its class; 0 = no phrase holds it. */
+  private readonly classOf = new Uint16Array(256);
+  private readonly classes: number;
+  /** Per state its dense row index, or NONE. */
+  private readonly denseIndex: Int32Array;
+  /** Dense rows: denseIndex[s] * classes + class → next state. */
+  private readonly table: Int32Array;
   private readonly edgeStart: Int32Array; // per state: first edge index
   private readonly edgeCount: Int32Array; // per state: number of edges
   private readonly edgeByte: Uint8Array;
@@ -103,27 +117,56 @@ export class AhoCorasick {
       this.edgeByte[e] = byteOf[st]!;
       this.edgeTarget[e] = st;
     }
-    this.rootNext.fill(ROOT);
-    for (let e = this.edgeStart[ROOT]!; e < this.edgeStart[ROOT]! + this.edgeCount[ROOT]!; e++) this.rootNext[this.edgeByte[e]!] = this.edgeTarget[e]!;
+    // 4. Byte classes, depths and which states get a dense row.
+    const classByte: number[] = [0];
+    const used = new Uint8Array(256);
+    for (let e = 0; e < edges; e++) used[this.edgeByte[e]!] = 1;
+    for (let b = 0; b < 256; b++) {
+      if (used[b] === 1) { // edge bytes are folded already
+        this.classOf[b] = classByte.length;
+        classByte.push(b);
+      }
+    }
+    for (let b = 0; b < 256; b++) this.classOf[b] = this.classOf[this.fold[b]!]!;
+    const classes = classByte.length;
+    this.classes = classes;
+    const depth = new Int32Array(states);
+    for (let st = 1; st < states; st++) depth[st] = depth[parent[st]!]! + 1;
+    let maxDepth = DENSE_DEPTH;
+    const count = (d: number): number => {
+      let n = 0;
+      for (let st = 0; st < states; st++) if (depth[st]! <= d) n++;
+      return n;
+    };
+    while (maxDepth > 0 && count(maxDepth) * classes > MAX_DENSE_ENTRIES) maxDepth--;
+    this.denseIndex = new Int32Array(states).fill(NONE);
+    let dense = 0;
+    for (let st = 0; st < states; st++) if (depth[st]! <= maxDepth) this.denseIndex[st] = dense++;
+    this.table = new Int32Array(dense * classes);
 
-    // 4. Fail links and outputs, breadth first.
+    // 5. Fail links, outputs and dense rows, breadth first (a state's fail target is shallower, so
+    // its row is complete when the state's own row borrows from it).
     this.fail = new Int32Array(states);
     this.output = new Int32Array(states).fill(NONE);
     const queue = new Int32Array(states);
     let head = 0;
     let tail = 0;
-    for (let e = this.edgeStart[ROOT]!; e < this.edgeStart[ROOT]! + this.edgeCount[ROOT]!; e++) {
-      const t = this.edgeTarget[e]!;
-      this.fail[t] = ROOT;
-      this.output[t] = terminal[t]!;
-      queue[tail++] = t;
-    }
+    queue[tail++] = ROOT;
     while (head < tail) {
       const s = queue[head++]!;
+      const d = this.denseIndex[s]!;
+      if (d !== NONE) {
+        const row = d * classes;
+        const failRow = s === ROOT ? -1 : this.denseIndex[this.fail[s]!]! * classes;
+        for (let c = 1; c < classes; c++) {
+          const t = this.child(s, classByte[c]!);
+          this.table[row + c] = t !== NONE ? t : s === ROOT ? ROOT : this.table[failRow + c]!;
+        }
+      }
       for (let e = this.edgeStart[s]!; e < this.edgeStart[s]! + this.edgeCount[s]!; e++) {
         const b = this.edgeByte[e]!;
         const t = this.edgeTarget[e]!;
-        this.fail[t] = this.step(this.fail[s]!, b);
+        this.fail[t] = s === ROOT ? ROOT : this.step(this.fail[s]!, b);
         this.output[t] = terminal[t] !== NONE ? terminal[t]! : this.output[this.fail[t]!]!;
         queue[tail++] = t;
       }
@@ -150,14 +193,17 @@ export class AhoCorasick {
     return NONE;
   }
 
-  /** The automaton's transition (goto, following fail links). */
+  /** The automaton's transition (goto, following fail links) on folded byte `b`. */
   private step(s: number, b: number): number {
-    while (s !== ROOT) {
+    const c = this.classOf[b]!;
+    if (c === 0) return ROOT;
+    for (;;) {
+      const d = this.denseIndex[s]!;
+      if (d !== NONE) return this.table[d * this.classes + c]!;
       const t = this.child(s, b);
       if (t !== NONE) return t;
       s = this.fail[s]!;
     }
-    return this.rootNext[b]!;
   }
 
   /**
@@ -192,7 +238,7 @@ export class AhoCorasick {
         for (let k = 0; k < n; k++) seen[found[k]!] = 0; // leave the scratch clean for the next scan
         return -1;
       }
-      s = s === ROOT ? this.rootNext[fold[c]!]! : this.step(s, fold[c]!);
+      s = this.step(s, fold[c]!);
       // Walk the outputs along the fail chain; stop at a phrase already seen (its suffixes were too).
       for (let p = output[s]!; p !== NONE && seen[p] === 0; p = output[this.fail[this.phraseState[p]!]!]!) {
         seen[p] = 1;

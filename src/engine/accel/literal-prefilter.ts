@@ -21,6 +21,13 @@ const ANY_ONLY = 0; // the any-value condition, whatever the value
 const SPLIT = 1; // rare bytes: the any-value condition; plain value: the plain one
 const SPLIT_NO_ANY = 2; // rare bytes: maybe; plain value: the plain one
 
+/**
+ * Literals are cut to this many bytes: a prefix of a required literal is required too, and long
+ * literals (pmFromFile paths, CRS word lists) would otherwise make the automaton large and its scan
+ * memory-bound for next to no extra selectivity on benign text.
+ */
+const MAX_LITERAL = 8;
+
 const NO_LITERALS = new Int32Array(0);
 const EMPTY_PLAIN: LiteralScan = { found: NO_LITERALS, rare: false };
 const EMPTY_RARE: LiteralScan = { found: NO_LITERALS, rare: true };
@@ -65,10 +72,12 @@ class LiteralGroup implements PrefilterGroup {
   /**
    * Per index literal, the rules it makes "maybe": for values with rare bytes (their any-value
    * condition) and for plain values (their plain condition, or the any-value one when they have no
-   * plain one). undefined: none of this group.
+   * plain one). entry[literal] is -1 (none of this group) or where its record starts in `packed`:
+   * [rare count, rare rules..., plain count, plain rules...]. Flat arrays: this is looked up for
+   * every literal found in every value the group sees.
    */
-  private readonly rareSlots = new Map<number, Int32Array>();
-  private readonly plainSlots = new Map<number, Int32Array>();
+  private readonly entry: Int32Array;
+  private readonly packed: Int32Array;
   /** Answers when no literal of the group occurs (shared, never written): plain value, value with rare bytes. */
   readonly none: Uint8Array;
   private readonly noneRare: Uint8Array;
@@ -80,6 +89,8 @@ class LiteralGroup implements PrefilterGroup {
     slotsByLiteral: Map<number, number[]>,
     mode: Uint8Array,
   ) {
+    this.entry = new Int32Array(index.size).fill(-1);
+    const packed: number[] = [];
     for (const [lit, slots] of slotsByLiteral) {
       const rare: number[] = [];
       const plain: number[] = [];
@@ -92,9 +103,10 @@ class LiteralGroup implements PrefilterGroup {
           plain.push(slot - size);
         }
       }
-      if (rare.length > 0) this.rareSlots.set(lit, Int32Array.from(rare));
-      if (plain.length > 0) this.plainSlots.set(lit, Int32Array.from(plain));
+      this.entry[lit] = packed.length;
+      packed.push(rare.length, ...rare, plain.length, ...plain);
     }
+    this.packed = Int32Array.from(packed);
     this.none = new Uint8Array(size);
     this.noneRare = mode.map((m) => (m === SPLIT_NO_ANY ? 1 : 0));
   }
@@ -103,14 +115,19 @@ class LiteralGroup implements PrefilterGroup {
     const scan = this.index.scanMemo(value, memo);
     if (scan === null) return null;
     const found = scan.found;
-    const base = scan.rare ? this.noneRare : this.none;
-    const table = scan.rare ? this.rareSlots : this.plainSlots;
+    const rare = scan.rare;
+    const base = rare ? this.noneRare : this.none;
+    const entry = this.entry;
+    const packed = this.packed;
     let hits: Uint8Array | null = null;
     for (let k = 0; k < found.length; k++) {
-      const slots = table.get(found[k]!);
-      if (slots === undefined) continue;
+      let at = entry[found[k]!]!;
+      if (at < 0) continue;
+      if (!rare) at += 1 + packed[at]!; // skip the rare record
+      const n = packed[at]!;
+      if (n === 0) continue;
       if (hits === null) hits = base.slice();
-      for (let j = 0; j < slots.length; j++) hits[slots[j]!] = 1;
+      for (let j = at + 1; j <= at + n; j++) hits[packed[j]!] = 1;
     }
     return hits ?? base;
   }
@@ -169,7 +186,7 @@ export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): 
     const size = list.length;
     const slotsByLiteral = new Map<number, number[]>();
     const add = (lit: string, slot: number): void => {
-      const id = idOf(lit);
+      const id = idOf(lit.length > MAX_LITERAL ? lit.slice(0, MAX_LITERAL) : lit);
       let slots = slotsByLiteral.get(id);
       if (slots === undefined) slotsByLiteral.set(id, (slots = []));
       if (slots[slots.length - 1] !== slot) slots.push(slot);

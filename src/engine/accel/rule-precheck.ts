@@ -4,7 +4,9 @@
 // without exclusions or a regex key) the transaction keeps, per prefilter group and collection, the
 // union of the group's answers over all values: one lookup per rule instead of one per value, and
 // a superset of what the rule reads (exclusions only remove values), so the skip stays sound. Only
-// rules that "maybe" match run the per-value loop, which decides exactly as before.
+// rules that "maybe" match run the per-value loop, which decides exactly as before — for such
+// whole-collection targets from the same record (Rule.unionSlots: transformed values and answers
+// per entry, no cache lookups).
 import type { Rule } from '../rule.js';
 import type { Transaction } from '../transaction.js';
 import type { VariableDef } from '../../variables/types.js';
@@ -37,16 +39,18 @@ export function buildRulePrechecks(links: Iterable<Rule>, slots: UnionSlots): nu
   let n = 0;
   for (const r of links) {
     r.precheck = null;
+    r.unionSlots = null;
     const p = precheckFor(r, slots);
     if (p !== null) {
-      r.precheck = p;
+      r.precheck = p.precheck;
+      r.unionSlots = p.unionSlots;
       n++;
     }
   }
   return n;
 }
 
-function precheckFor(rule: Rule, slots: UnionSlots): RulePrecheck | null {
+function precheckFor(rule: Rule, slots: UnionSlots): { precheck: RulePrecheck; unionSlots: Int32Array } | null {
   const pf = rule.prefilter;
   // negated: a "cannot match" value makes the rule match; multiMatch: intermediate stages are tested too.
   if (pf === null || rule.negated || rule.multiMatch || rule.targets.length === 0) return null;
@@ -75,11 +79,11 @@ function precheckFor(rule: Rule, slots: UnionSlots): RulePrecheck | null {
     const h = tx.prefilterHits(group, pipeline === null ? value : tx.transform(pipeline, value));
     return h === null || h[index] === 1;
   };
-  return (tx) => {
+  const precheck: RulePrecheck = (tx) => {
     for (let t = 0; t < count; t++) {
       const kind = kinds[t];
       if (kind === UNION) {
-        const u = tx.unionHits(unionIds[t]!, group, pipeline, defs[t]!);
+        const u = tx.unionRecord(unionIds[t]!, group, pipeline, defs[t]!).union;
         if (u === null || u[index] === 1) return true;
       } else if (kind === TX_KEY) {
         const kv = tx.txGet(keys[t]!);
@@ -95,4 +99,5 @@ function precheckFor(rule: Rule, slots: UnionSlots): RulePrecheck | null {
     }
     return false;
   };
+  return { precheck, unionSlots: Int32Array.from(unionIds) };
 }
