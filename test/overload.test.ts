@@ -77,6 +77,24 @@ SecRule ARGS "@contains z" "id:4,phase:5,pass,log"
     assert.equal(v.action, 'allow');
   });
 
+  test('inside one accelerated @rx rule (prefiltered values, union records): the budget still stops it', () => {
+    const rx = Waf.fromString(
+      `SecRuleEngine On
+SecRule ARGS "@rx abc[0-9]" "id:20,phase:1,pass,log"
+SecRule ARGS "@rx zzz[0-9]" "id:21,phase:1,pass,log"
+`,
+      'rx-budget.conf',
+    );
+    // Every value holds a literal of the rule (abc0…abc9), so the prefilter says "maybe" and the regex runs on each.
+    const uri = '/?' + Array.from({ length: 900 }, (_, i) => `k${i}=abc${i % 10}${'v'.repeat(40)}`).join('&');
+    assert.deepEqual(rx.evaluate(request(uri)).ruleIds, [20]);
+    const budget = new CountingBudget(3);
+    const v = rx.evaluate(request(uri), budget);
+    assert.deepEqual(v.budgetStop, { ruleId: 20, phase: 1 });
+    assert.equal(budget.calls, 4);
+    assert.deepEqual(v.ruleIds, []);
+  });
+
   test('inside a chain: the stop names the chain head and the chain does not match', () => {
     const chained = Waf.fromString(
       `SecRuleEngine On

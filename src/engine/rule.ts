@@ -117,6 +117,7 @@ export class Rule {
             if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
             if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
             if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
+            if (tx.budget !== null && tx.budgetSpent(kv.value.length)) return false;
             if (this.test(tx, target, kv, kv.value)) matched = true;
           }
           continue;
@@ -129,6 +130,7 @@ export class Rule {
           if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
           if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
           if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
+          if (tx.budget !== null && tx.budgetSpent(values[i]!.length)) return false;
           if (this.matchValue(tx, target, kv, values[i]!, this.operator.evaluate(tx, values[i]!))) matched = true;
         }
         continue;
