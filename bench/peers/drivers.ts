@@ -50,6 +50,9 @@ export async function drive(one: () => Promise<number>, limits: DriveLimits): Pr
 }
 
 /** One keep-alive HTTP/1.1 connection that sends a fixed request and reads one response per call. */
+/** Longest wait for one HTTP response (a 1 MB body through ModSecurity takes seconds, not minutes). */
+const RESPONSE_TIMEOUT_MS = 60_000;
+
 class HttpConnection {
   private buf: Buffer = Buffer.alloc(0);
   private waiting: { resolve: (status: number) => void; reject: (e: Error) => void } | null = null;
@@ -94,9 +97,24 @@ class HttpConnection {
     w.resolve(status);
   }
 
+  /** Sends one request; a response not complete within RESPONSE_TIMEOUT_MS fails it (the bench never hangs). */
   send(raw: Buffer): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        this.socket.destroy();
+        reject(new Error(`no complete HTTP response within ${RESPONSE_TIMEOUT_MS / 1000} s (${this.buf.length} bytes received)`));
+      }, RESPONSE_TIMEOUT_MS);
+      this.waiting = {
+        resolve: (status) => {
+          clearTimeout(timer);
+          resolve(status);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
       this.socket.write(raw);
     });
   }
