@@ -315,9 +315,13 @@ interface EngineRegex {
 /**
  * One class for both engines: they share the RegExp interface. The group count and the global
  * (lastIndex-driven) instance are only built when first needed, to keep load time and memory low.
+ * So is the RE2 program itself: the pattern is compiled at load (so a bad one fails there, naming
+ * its rule) and that program dropped; it is compiled again at its first use. With the literal
+ * prefilter most CRS regexes never run on benign traffic, and their programs (tens of MB of native
+ * memory in all) are then never held.
  */
 class EngineBackedRegex implements CompiledRegex {
-  private readonly re: EngineRegex;
+  private re: EngineRegex | null;
   private reGlobal: EngineRegex | undefined;
   private groups = -1;
 
@@ -329,7 +333,12 @@ class EngineBackedRegex implements CompiledRegex {
     /** Groups added by the translation (possessive emulation), hidden from callers. */
     private readonly synthetic: readonly number[] = NO_SYNTHETIC,
   ) {
-    this.re = this.make(translated, flags);
+    const probe = this.make(translated, flags);
+    this.re = engine === 're2' ? null : probe;
+  }
+
+  private compiled(): EngineRegex {
+    return (this.re ??= this.make(this.translated, this.flags));
   }
 
   private make(src: string, flags: string): EngineRegex {
@@ -346,11 +355,11 @@ class EngineBackedRegex implements CompiledRegex {
   }
 
   test(input: string): boolean {
-    return this.re.test(input);
+    return this.compiled().test(input);
   }
 
   exec(input: string): Array<string | undefined> | null {
-    const m = this.re.exec(input);
+    const m = this.compiled().exec(input);
     return m === null ? null : groupsOf(m, this.synthetic);
   }
 
