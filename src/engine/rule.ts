@@ -5,7 +5,9 @@ import type { Macro } from './macro.js';
 import type { Transaction } from './transaction.js';
 import type { TransformNode } from './transform-pipeline.js';
 import type { PrefilterSlot } from './accel/prefilter-group.js';
-import type { RulePrecheck } from './accel/rule-precheck.js';
+
+/** Whole-rule prefilter built by accel/rule-precheck.ts: false = no target value can match. */
+export type RulePrecheck = (tx: Transaction) => boolean;
 
 export type Disruptive = 'pass' | 'deny' | 'drop' | 'block' | 'allow' | 'redirect' | 'proxy';
 export type AllowScope = 'all' | 'phase' | 'request';

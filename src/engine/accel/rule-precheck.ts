@@ -7,14 +7,11 @@
 // rules that "maybe" match run the per-value loop, which decides exactly as before — for such
 // whole-collection targets from the same record (Rule.unionSlots: transformed values and answers
 // per entry, no cache lookups).
-import type { Rule } from '../rule.js';
+import type { Rule, RulePrecheck } from '../rule.js';
 import type { Transaction } from '../transaction.js';
 import type { VariableDef } from '../../variables/types.js';
 import type { PrefilterGroup } from './prefilter-group.js';
 import type { TransformNode } from '../transform-pipeline.js';
-
-/** Evaluation-time answer: false = no value of any target can match (skip the rule). */
-export type RulePrecheck = (tx: Transaction) => boolean;
 
 const UNION = 0; // whole stable collection: the transaction's cached union
 const TX_KEY = 1; // TX:name: the current value
