@@ -3,7 +3,7 @@
 // --mode block) and reports per scenario: server CPU µs per check (utime+stime from
 // /proc/<pid>/stat over the measured window ÷ checks), throughput and client-observed p50/p99
 // latency. A reference run against a trivial Check server (answers OK without evaluating;
-// a separate process started from this file with --trivial-server) is measured the same way,
+// a separate process, bench/grpc-trivial.ts) is measured the same way,
 // and every scenario is also reported as a ratio to it.
 //
 //   node dist/bench/check-bench.js [--duration S] [--warmup S] [--concurrency N]
@@ -11,11 +11,10 @@
 //        [--log-level LVL] [--out FILE]
 //
 // Writes test-results/bench.json.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject } from './lib/check-request.js';
@@ -23,7 +22,7 @@ import { writeEntryConf } from './lib/crs-config.js';
 import { envoyProcess } from './lib/envoy-http1.js';
 import { CheckClient, type CheckResult } from './lib/grpc-check.js';
 import { processCpuSeconds, startServer } from './lib/server-process.js';
-import { percentile, runTrivialServer } from './grpc-trivial.js';
+import { percentile, startTrivialServer } from './grpc-trivial.js';
 
 // ---- scenarios ----
 
@@ -207,40 +206,6 @@ async function measure(
   };
 }
 
-// ---- trivial reference server (runs in a child process) ----
-
-async function startTrivialServer(dir: string): Promise<{ pid: number; target: string; stop: () => Promise<void> }> {
-  const socket = join(dir, 'trivial.sock');
-  const target = `unix:${socket}`;
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--trivial-server', target], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  await new Promise<void>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`trivial server not ready: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('READY')) {
-        clearTimeout(timer);
-        resolvePromise();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`trivial server exited (${code}): ${stderr}`));
-    });
-  });
-  return {
-    pid: child.pid!,
-    target,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (child.exitCode !== null) return r();
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
-  };
-}
-
 // ---- main ----
 
 export interface BenchOptions {
@@ -364,7 +329,6 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
     allowPositionals: false,
     options: {
-      'trivial-server': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       concurrency: { type: 'string' },
@@ -377,10 +341,6 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values['trivial-server'] !== undefined) {
-    runTrivialServer(values['trivial-server']);
-    return -1; // keep running
-  }
   if (values.help) {
     console.log('usage: node dist/bench/check-bench.js [--duration S] [--warmup S] [--concurrency N] [--scenarios a,b]\n' +
       '       [--paranoia N] [--no-reference] [--log-level LVL] [--out FILE] [--crs-dir DIR]\n' +

@@ -14,12 +14,11 @@
 //
 // Bounded: every phase stops after N requests or S seconds, whichever comes first. Loopback only.
 // Writes test-results/envoy-cost.json.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scenarios } from './check-bench.js';
 import { writeEntryConf } from './lib/crs-config.js';
@@ -28,7 +27,7 @@ import { findEnvoy, launchEnvoy, ENVOY_INSTALL_HINT, type EnvoyProcess } from '.
 import { freePort, processCpuSeconds, startServer } from './lib/server-process.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 import { startUpstreamApp } from './lib/upstream-app.js';
-import { percentile, runTrivialServer } from './grpc-trivial.js';
+import { percentile, startTrivialServer } from './grpc-trivial.js';
 
 export interface EnvoyCostOptions {
   requests: number;
@@ -207,34 +206,11 @@ export async function runEnvoyCost(o: EnvoyCostOptions): Promise<Record<string, 
   }
 }
 
-async function startTrivialServer(dir: string): Promise<{ pid: number; target: string; stop: () => Promise<void> }> {
-  const target = `unix:${join(dir, 'trivial.sock')}`;
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--trivial-server', target], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`trivial server not ready: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('READY') && (clearTimeout(timer), ready()));
-    child.once('exit', (code) => (clearTimeout(timer), fail(new Error(`trivial server exited (${code}): ${stderr}`))));
-  });
-  return {
-    pid: child.pid!,
-    target,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (child.exitCode !== null) return r();
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
-  };
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'trivial-server': { type: 'string' },
       requests: { type: 'string' },
       'max-seconds': { type: 'string' },
       rounds: { type: 'string' },
@@ -245,10 +221,6 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
     },
   });
-  if (values['trivial-server'] !== undefined) {
-    runTrivialServer(values['trivial-server']);
-    return -1; // keeps running until SIGTERM
-  }
   const int = (v: string | undefined, flag: string, dflt: number, min: number, max: number) => {
     if (v === undefined) return dflt;
     if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`--${flag}: an integer ${min}..${max} (got ${JSON.stringify(v)})`);

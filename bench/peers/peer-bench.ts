@@ -26,7 +26,7 @@ import type { HttpRequest } from '../../src/engine/api.js';
 import { loadProtos } from '../../src/server/proto.js';
 import { mapCheckRequest, type CheckRequestMsg } from '../../src/server/check-mapper.js';
 import { decodeCheckRequest, protoLoaderMetadataDecoder } from '../../src/server/check-decoder.js';
-import { percentile, runTrivialServer } from '../grpc-trivial.js';
+import { percentile, TRIVIAL_SERVER_SCRIPT } from '../grpc-trivial.js';
 import { drive, grpcSender, httpSender, type DriveLimits, type DriveResult } from './drivers.js';
 import { benchRequests, envoyCheckRequest, rawHttp, type BenchRequest } from './requests.js';
 import { nginxConf, writeRulesConf } from './peer-config.js';
@@ -90,7 +90,7 @@ async function grpcPeer(name: string, enforces: boolean, target: string, pid: nu
 
 async function startTrivial(work: string): Promise<PeerRun> {
   const target = `unix:${join(work, 'trivial.sock')}`;
-  const p = await spawnPeer('trivial gRPC server', process.execPath, [fileURLToPath(import.meta.url), '--trivial-server', target], (o) => o.includes('READY'));
+  const p = await spawnPeer('trivial gRPC server', process.execPath, [TRIVIAL_SERVER_SCRIPT, target], (o) => o.includes('READY'));
   return grpcPeer('grpc-trivial', false, target, p.child.pid!, p.stop);
 }
 
@@ -230,7 +230,6 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     strict: true,
     options: {
-      'trivial-server': { type: 'string' },
       quick: { type: 'boolean' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
@@ -243,10 +242,6 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values['trivial-server'] !== undefined) {
-    runTrivialServer(values['trivial-server']);
-    return -1;
-  }
   if (values.help) {
     console.log('usage: npm run bench:peers -- [--quick] [--duration S] [--warmup S] [--concurrency N] [--requests a,b]\n' +
       `       [--no-nginx] [--no-coraza] [--crs-dir DIR] [--out FILE]\nrequests: ${benchRequests().map((r) => r.name).join(', ')}`);
