@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { JsonLines } from './json-lines.js';
 
 /** The version the suite is tested with (README, .ci/run). */
 export const ENVOY_PINNED_VERSION = '1.36.4';
@@ -73,26 +74,8 @@ export async function launchEnvoy(o: LaunchOptions): Promise<EnvoyProcess> {
     ? spawn('ip', ['netns', 'exec', o.netns, bin.path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(bin.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  let pending = '';
-  const accessLog: LogLine[] = [];
-  const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    let nl;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      const text = pending.slice(0, nl).trim();
-      pending = pending.slice(nl + 1);
-      if (text === '') continue;
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        line = { unparsed: text };
-      }
-      accessLog.push(line);
-      for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.pred(line)) waiters.splice(i, 1)[0]!.resolve(line);
-    }
-  });
+  const log = new JsonLines<LogLine>(child.stdout!, (text) => ({ unparsed: text }));
+  const accessLog = log.lines;
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c.length + stderr.length > 1_000_000 ? '' : c));
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -108,16 +91,7 @@ export async function launchEnvoy(o: LaunchOptions): Promise<EnvoyProcess> {
     stderr: () => stderr,
     exited,
     waitForAccessLog(pred, timeoutMs = 5000) {
-      const seen = accessLog.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const waiter = { pred, resolve: (l: LogLine) => (clearTimeout(timer), resolve(l)) };
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          reject(new Error(`access log line not seen within ${timeoutMs} ms; lines:\n${accessLog.map((l) => JSON.stringify(l)).join('\n')}`));
-        }, timeoutMs);
-        waiters.push(waiter);
-      });
+      return log.waitFor(pred, timeoutMs, () => `access log:\n${accessLog.map((l) => JSON.stringify(l)).join('\n')}`);
     },
     async stat(name) {
       const res = await fetch(`${adminUrl}/stats?filter=${encodeURIComponent(`^${name.replace(/\./g, '\\.')}$`)}`);

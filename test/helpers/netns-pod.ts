@@ -7,6 +7,7 @@
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { JsonLines } from '../../bench/lib/json-lines.js';
 
 let counter = 0;
 
@@ -135,27 +136,9 @@ export class PodNetwork {
       stdio: ['pipe', 'pipe', 'pipe'],
       env,
     });
-    const lines: Array<Record<string, unknown>> = [];
-    const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-    let pending = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      let nl;
-      while ((nl = pending.indexOf('\n')) !== -1) {
-        const text = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (text === '') continue;
-        let line: Record<string, unknown>;
-        try {
-          line = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          line = { unparsed: text };
-        }
-        lines.push(line);
-        for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.pred(line)) waiters.splice(i, 1)[0]!.resolve(line);
-      }
-    });
+    const out = new JsonLines<Record<string, unknown>>(child.stdout!, (text) => ({ unparsed: text }));
+    const lines = out.lines;
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-200_000)));
     let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -168,16 +151,7 @@ export class PodNetwork {
       stderr: () => stderr,
       exited,
       waitForLine(pred, timeoutMs = 5000) {
-        const seen = lines.find(pred);
-        if (seen) return Promise.resolve(seen);
-        return new Promise((resolve, reject) => {
-          const waiter = { pred, resolve: (l: Record<string, unknown>) => (clearTimeout(timer), resolve(l)) };
-          const timer = setTimeout(() => {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            reject(new Error(`${cmd}: line not seen within ${timeoutMs} ms; last lines:\n${lines.slice(-20).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr.slice(-2000)}`));
-          }, timeoutMs);
-          waiters.push(waiter);
-        });
+        return out.waitFor(pred, timeoutMs, () => `${cmd}: last lines:\n${lines.slice(-20).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr.slice(-2000)}`);
       },
       async stop() {
         if (exitInfo !== null) return;
