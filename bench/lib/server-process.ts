@@ -40,14 +40,29 @@ export function defaultCliPath(): string {
   return join(REPO_ROOT, 'dist', 'src', 'cli.js');
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): Promise<number> {
+/** Ports this process handed out recently: the kernel may give the same ephemeral port to two binds in a row. */
+const handedOut = new Set<number>();
+
+/** A TCP port that was free a moment ago (bind :0, read the port, close), never one already handed out. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await bindEphemeral();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: 50 binds in a row returned ports already handed out');
+}
+
+function bindEphemeral(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
+    srv.unref();
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
       srv.close(() => resolve(port));
     });
   });

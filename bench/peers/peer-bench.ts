@@ -30,7 +30,8 @@ import { percentile, TRIVIAL_SERVER_SCRIPT } from '../grpc-trivial.js';
 import { drive, grpcSender, httpSender, type DriveLimits, type DriveResult } from './drivers.js';
 import { benchRequests, envoyCheckRequest, rawHttp, type BenchRequest } from './requests.js';
 import { nginxConf, writeRulesConf } from './peer-config.js';
-import { childPids, cpuSeconds, freePort, httpStatus, rssBytes, sleep, spawnPeer, which } from './processes.js';
+import { childPids, cpuSeconds, httpStatus, rssBytes, sleep, spawnPeer, which } from './processes.js';
+import { freePort } from '../lib/server-process.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..', '..', '..'); // dist/bench/peers → repo

@@ -2,10 +2,14 @@
 // socket in a temp dir), waits for /readyz, collects stdout JSON logs, stops and cleans up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../bench/lib/server-process.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../bench/lib/shared.js';
+import { JsonLines } from '../../bench/lib/json-lines.js';
+
+/** One free-port helper for every harness (never the same port twice in a process). */
+export { freePort };
 
 export const CLI_PATH = join(REPO_ROOT, 'dist', 'src', 'cli.js');
 
@@ -32,33 +36,6 @@ export async function engineAvailable(): Promise<boolean> {
   }
 }
 
-/** Ports this process handed out recently: the kernel may give the same ephemeral port to two binds in a row. */
-const handedOut = new Set<number>();
-
-/** A TCP port that was free a moment ago (bind :0, read the port, close), never one already handed out. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await bindEphemeral();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error('freePort: 50 binds in a row returned ports already handed out');
-}
-
-function bindEphemeral(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A fresh temp directory; remove it with cleanupDir. */
 export function makeTempDir(prefix = 'sidewall-test-'): string {
@@ -155,29 +132,9 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
   const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  let pending = '';
-  const logs: LogLine[] = [];
-  const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    pending += chunk;
-    let nl;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      const text = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (text.trim() === '') continue;
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        line = { msg: text, unparsed: true };
-      }
-      logs.push(line);
-      for (let i = waiters.length - 1; i >= 0; i--) {
-        if (waiters[i]!.pred(line)) waiters.splice(i, 1)[0]!.resolve(line);
-      }
-    }
-  });
+  const log = new JsonLines<LogLine>(child.stdout!, (text) => ({ msg: text, unparsed: true }));
+  const logs = log.lines;
+  child.stdout!.on('data', (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -195,23 +152,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
     stderr: () => stderr,
     exited,
     waitForLog(pred, timeoutMs = 5000) {
-      const seen = logs.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const waiter = {
-          pred,
-          resolve: (l: LogLine) => {
-            clearTimeout(timer);
-            resolve(l);
-          },
-        };
-        const timer = setTimeout(() => {
-          const i = waiters.indexOf(waiter);
-          if (i !== -1) waiters.splice(i, 1);
-          reject(new Error(`log line not seen within ${timeoutMs} ms; stdout:\n${stdout}\nstderr:\n${stderr}`));
-        }, timeoutMs);
-        waiters.push(waiter);
-      });
+      return log.waitFor(pred, timeoutMs, () => `stdout:\n${stdout}\nstderr:\n${stderr}`);
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10000) {
       if (exitInfo === null) {
