@@ -14,6 +14,7 @@ import { INJECTOR_FLAGS_USAGE, injectorConfigFromFlags, injectorFlagOptions, typ
 import { KubeClient, SERVICE_ACCOUNT_DIR, inClusterConfig, seg, type KubeConfig } from './kube-client.js';
 import { NamespaceWatcher, type NamespaceObject } from './namespace-watcher.js';
 import { fileEventSource, RecommendationsController } from './recommendations-controller.js';
+import { durationMs } from '../recommend/duration.js';
 import { SettingsController } from './settings-controller.js';
 import { startWebhookServer } from './webhook-server.js';
 import { ensureSelfSignedTls, readTlsFiles, type TlsMaterial } from './webhook-tls.js';
@@ -166,8 +167,7 @@ export function parseControllerArgs(args: string[]): ControllerOptions | 'help' 
     return fail((err as Error).message);
   }
   const duration = (flag: string, text: string): number => {
-    const m = /^(\d+)(s|m|h|d)$/.exec(text);
-    const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0;
+    const ms = durationMs(text) ?? 0;
     if (ms <= 0) fail(`${flag}: must be a duration like 7d, 24h, 30m, 90s (got ${JSON.stringify(text)})`);
     return ms;
   };

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { readRulesEntry } from '../engine/crs-layout.js';
 import type { Directive } from '../seclang/ast.js';
 import { DEFAULT_RECOMMEND, readEvents, recommend, type RecommendOptions } from './index.js';
+import { durationMs } from './duration.js';
 
 export const RECOMMEND_USAGE = `Usage: sidewall recommend [options] PATH...
 
@@ -31,13 +32,10 @@ Options:
   --report FILE        write every group with its evidence and decision as JSON
 `;
 
-const DURATION = /^(\d+)(s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** RFC 3339 time or a duration back from `nowMs`; throws naming the flag. */
 export function parseTimeFlag(flag: string, text: string, nowMs: number): number {
-  const d = DURATION.exec(text);
-  if (d) return nowMs - Number(d[1]) * UNIT_MS[d[2]!]!;
+  const d = durationMs(text);
+  if (d !== null) return nowMs - d;
   const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
   if (!Number.isFinite(t)) throw new UsageError(`${flag}: expected an RFC 3339 time or a duration like 7d, 24h, 30m (got ${JSON.stringify(text)})`);
   return t;
