@@ -115,7 +115,7 @@ export class Transaction implements OperatorTx {
   // ---- variable storage ----
 
   setScalar(name: string, value: string): void {
-    if (this.ucache.length !== 0) this.ucache = [];
+    this.dropUnionRecords();
     this.scalars.set(name, { key: '', value });
   }
 
@@ -135,7 +135,7 @@ export class Transaction implements OperatorTx {
     }
     c.push({ key, value });
     this.namesCache.delete(name);
-    if (this.ucache.length !== 0) this.ucache = [];
+    this.dropUnionRecords();
   }
 
   /** Adds a request argument from the query string ('GET') or a body processor ('POST'). */
@@ -143,7 +143,7 @@ export class Transaction implements OperatorTx {
     const limit = this.ruleset.argumentsLimit;
     if (limit > 0 && this.argumentsCount >= limit) return false;
     this.argumentsCount++;
-    if (this.ucache.length !== 0) this.ucache = [];
+    this.dropUnionRecords();
     this.collections.get(origin === 'GET' ? 'ARGS_GET' : 'ARGS_POST')!.push({ key, value });
     this.argsCache = null;
     this.namesCache.delete('ARGS');
@@ -200,7 +200,7 @@ export class Transaction implements OperatorTx {
   /** Generic keyed store for setvar on TX and the other (non-persistent here) collections. */
   collectionSet(collection: string, key: string, value: string): void {
     if (collection === 'TX') return this.txSet(key, value);
-    if (this.ucache.length !== 0) this.ucache = [];
+    this.dropUnionRecords();
     let c = this.collections.get(collection);
     if (c === undefined) {
       c = [];
@@ -221,7 +221,7 @@ export class Transaction implements OperatorTx {
 
   collectionDelete(collection: string, key: string): void {
     if (collection === 'TX') return this.txDelete(key);
-    if (this.ucache.length !== 0) this.ucache = [];
+    this.dropUnionRecords();
     const c = this.collections.get(collection);
     if (c === undefined) return;
     const lower = key.toLowerCase();
@@ -311,6 +311,11 @@ export class Transaction implements OperatorTx {
     const hits = group.hits(value, this.scans);
     cache.set(value, hits);
     return hits;
+  }
+
+  /** A variable changed: the union records may be stale. */
+  private dropUnionRecords(): void {
+    if (this.ucache.length !== 0) this.ucache = [];
   }
 
   /**

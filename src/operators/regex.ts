@@ -317,8 +317,8 @@ interface EngineRegex {
  * (lastIndex-driven) instance are only built when first needed, to keep load time and memory low.
  * So is the RE2 program itself: the pattern is compiled at load (so a bad one fails there, naming
  * its rule) and that program dropped; it is compiled again at its first use. With the literal
- * prefilter most CRS regexes never run on benign traffic, and their programs (tens of MB of native
- * memory in all) are then never held.
+ * prefilter most CRS regexes never run on benign traffic, and their programs are then never held
+ * (`sidewall serve` with CRS v4 idles ~15 MB smaller).
  */
 class EngineBackedRegex implements CompiledRegex {
   private re: EngineRegex | null;
