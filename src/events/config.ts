@@ -280,43 +280,48 @@ function parseAuth(value: unknown, key: string, fail: EventsFail, baseDir: strin
   if (type === 'basic') {
     if (m.username === undefined) fail(`${key}.username`, 'is required for basic auth');
     const username = str(m.username, `${key}.username`, fail);
-    const up = basicUsernameProblem(username);
-    if (up) fail(`${key}.username`, up);
+    checkUsername(username, `${key}.username`, fail);
     if (m.password_file === undefined) fail(`${key}.password_file`, 'is required for basic auth (the file holding the password or API token)');
-    const file = resolve(baseDir, str(m.password_file, `${key}.password_file`, fail));
-    const password = readValueFile(file, `${key}.password_file`, fail);
-    const pp = passwordProblem(password);
-    if (pp) fail(`${key}.password_file`, `${file}: the password ${pp}`);
-    return WebhookAuth.basic(username, password, file);
+    return basicAuthFromFile(username, resolve(baseDir, str(m.password_file, `${key}.password_file`, fail)), `${key}.password_file`, fail);
   }
   if (m.token_file === undefined) fail(`${key}.token_file`, 'is required for bearer auth (the file holding the token)');
-  const file = resolve(baseDir, str(m.token_file, `${key}.token_file`, fail));
-  const token = readValueFile(file, `${key}.token_file`, fail);
-  const tp = bearerTokenProblem(token);
-  if (tp) fail(`${key}.token_file`, `${file}: the token ${tp}`);
+  return bearerAuthFromFile(resolve(baseDir, str(m.token_file, `${key}.token_file`, fail)), `${key}.token_file`, fail);
+}
+
+function checkUsername(username: string, where: string, fail: EventsFail): void {
+  const problem = basicUsernameProblem(username);
+  if (problem) fail(where, problem);
+}
+
+/** Basic auth with the password read from `file`; `where` names it in errors. */
+function basicAuthFromFile(username: string, file: string, where: string, fail: EventsFail): WebhookAuth {
+  const password = readValueFile(file, where, fail);
+  const problem = passwordProblem(password);
+  if (problem) fail(where, `${file}: the password ${problem}`);
+  return WebhookAuth.basic(username, password, file);
+}
+
+/** Bearer auth with the token read from `file`; `where` names it in errors. */
+function bearerAuthFromFile(file: string, where: string, fail: EventsFail): WebhookAuth {
+  const token = readValueFile(file, where, fail);
+  const problem = bearerTokenProblem(token);
+  if (problem) fail(where, `${file}: the token ${problem}`);
   return WebhookAuth.bearer(token, file);
+}
+
+function checkJiraProjectKey(projectKey: string, where: string, fail: EventsFail): void {
+  if (!JIRA_PROJECT_KEY.test(projectKey)) fail(where, `must be a Jira project key: upper-case letters, digits or "_", starting with a letter (got ${JSON.stringify(projectKey)})`);
 }
 
 /** --events-webhook-dir: DIR/token (bearer) or DIR/username + DIR/password (basic), both optional. */
 function authFromDir(dir: string, where: string, fail: EventsFail): WebhookAuth | undefined {
   const has = (f: string) => existsSync(join(dir, f));
   if (has('token') && (has('password') || has('username'))) fail(where, 'has both token (bearer) and username/password (basic): keep one');
-  if (has('token')) {
-    const file = join(dir, 'token');
-    const token = readValueFile(file, `${where}: token`, fail);
-    const tp = bearerTokenProblem(token);
-    if (tp) fail(`${where}: token`, `${file}: the token ${tp}`);
-    return WebhookAuth.bearer(token, file);
-  }
+  if (has('token')) return bearerAuthFromFile(join(dir, 'token'), `${where}: token`, fail);
   if (has('password') || has('username')) {
     const username = readValueFile(join(dir, 'username'), `${where}: username`, fail);
-    const up = basicUsernameProblem(username);
-    if (up) fail(`${where}: username`, up);
-    const file = join(dir, 'password');
-    const password = readValueFile(file, `${where}: password`, fail);
-    const pp = passwordProblem(password);
-    if (pp) fail(`${where}: password`, `${file}: the password ${pp}`);
-    return WebhookAuth.basic(username, password, file);
+    checkUsername(username, `${where}: username`, fail);
+    return basicAuthFromFile(username, join(dir, 'password'), `${where}: password`, fail);
   }
   return undefined;
 }
@@ -325,7 +330,7 @@ function parseJira(value: unknown, key: string, fail: EventsFail): JiraOptions {
   const j = mapping(value, key, JIRA_KEYS, fail);
   if (j.project_key === undefined) fail(`${key}.project_key`, 'is required (the key of the project the issues are created in, e.g. SEC)');
   const projectKey = str(j.project_key, `${key}.project_key`, fail);
-  if (!JIRA_PROJECT_KEY.test(projectKey)) fail(`${key}.project_key`, `must be a Jira project key: upper-case letters, digits or "_", starting with a letter (got ${JSON.stringify(projectKey)})`);
+  checkJiraProjectKey(projectKey, `${key}.project_key`, fail);
   const issueType = j.issue_type === undefined ? JIRA_DEFAULT_ISSUE_TYPE : str(j.issue_type, `${key}.issue_type`, fail);
   let labels: string[] = [];
   if (j.labels !== undefined) {
@@ -407,7 +412,7 @@ function draftFromDir(dir: string, flag: string, fail: EventsFail): WebhookDraft
     const where = `${flag} ${dir}: jira_project_key`;
     if (!existsSync(join(dir, 'jira_project_key'))) fail(where, 'format jira needs DIR/jira_project_key (the project the issues are created in)');
     const projectKey = readValueFile(join(dir, 'jira_project_key'), where, fail);
-    if (!JIRA_PROJECT_KEY.test(projectKey)) fail(where, `must be a Jira project key: upper-case letters, digits or "_", starting with a letter (got ${JSON.stringify(projectKey)})`);
+    checkJiraProjectKey(projectKey, where, fail);
     const issueType = existsSync(join(dir, 'jira_issue_type')) ? readValueFile(join(dir, 'jira_issue_type'), `${flag} ${dir}: jira_issue_type`, fail) : JIRA_DEFAULT_ISSUE_TYPE;
     draft.jira = { projectKey, issueType, labels: [] };
   }
