@@ -96,7 +96,11 @@ export class AdmissionQueue<Item> {
 
   /** True while calls are being shed or expire (and for OVERLOADED_HOLD_MS after). */
   get overloaded(): boolean {
-    return performance.now() - this.lastRefusedAt < OVERLOADED_HOLD_MS;
+    return this.overloadedAt(performance.now());
+  }
+
+  private overloadedAt(now: number): boolean {
+    return now - this.lastRefusedAt < OVERLOADED_HOLD_MS;
   }
 
   /** Takes one received call; it is answered later (or at once when refused). */
@@ -142,7 +146,7 @@ export class AdmissionQueue<Item> {
         this.refuse(head, reason, now);
       }
       if (queue.length === 0) break;
-      const lifo = now - queue[0]!.arrivedAt > queueTargetMs && now - this.lastRefusedAt < OVERLOADED_HOLD_MS;
+      const lifo = now - queue[0]!.arrivedAt > queueTargetMs && this.overloadedAt(now);
       const next = lifo ? queue.pop()! : queue.shift()!;
       const reason = this.refusal(next, now);
       if (reason !== null) {
