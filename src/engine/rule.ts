@@ -4,7 +4,8 @@ import type { VariableDef, KV } from '../variables/types.js';
 import type { Macro } from './macro.js';
 import type { Transaction } from './transaction.js';
 import type { TransformNode } from './transform-pipeline.js';
-import type { PrefilterSlot } from './accel/prefilter-group.js';
+import { maybe, type PrefilterSlot } from './accel/prefilter-group.js';
+import type { ValueMemo } from './value-memo.js';
 
 /** Whole-rule prefilter built by accel/rule-precheck.ts: false = no target value can match. */
 export type RulePrecheck = (tx: Transaction) => boolean;
@@ -57,7 +58,7 @@ export class Rule {
   prefilter: PrefilterSlot | null = null;
   /** Whole-rule prefilter (accel/rule-precheck.ts): false = no target value can match. */
   precheck: RulePrecheck | null = null;
-  /** Per target: its union slot (Transaction.unionRecord) when prechecked as a whole collection, else -1. */
+  /** Per target: its union slot (Transaction.unionAnswer) when prechecked as a whole collection, else -1. */
   unionSlots: Int32Array | null = null;
   multiMatch = false;
   capture = false;
@@ -108,32 +109,23 @@ export class Rule {
       }
       const us = this.unionSlots;
       if (us !== null && us[t]! >= 0) {
-        // The values, transformed, with their prefilter answers, as the precheck computed them.
+        // A whole collection the precheck saw: its union answer, then per value the memos it filled.
         const pf = this.prefilter!;
-        const rec = tx.unionRecord(us[t]!, pf.group, this.pipeline, target.def);
-        if (rec.union !== null && rec.union[pf.index] === 0) continue;
-        const values = rec.values;
-        const hits = rec.hits;
-        if (values === null || hits === null) {
-          for (const kv of rec.entries) {
-            if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
-            if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
-            if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
-            if (tx.budget !== null && tx.budgetSpent(kv.value.length)) return false;
-            if (this.test(tx, target, kv, kv.value)) matched = true;
-          }
-          continue;
-        }
-        const entries = rec.entries;
+        const union = tx.unionAnswer(us[t]!, pf.group, this.pipeline, target.def);
+        if (union !== null && !maybe(union, pf.index)) continue;
+        const entries = target.def.read(tx);
+        const memos = tx.entryMemos(target.def, entries);
         for (let i = 0; i < entries.length; i++) {
-          const h = hits[i]!;
-          if (h !== null && h[pf.index] !== 1) continue;
           const kv = entries[i]!;
+          const raw = tx.entryMemo(memos, i, kv);
+          const m = this.pipeline === null ? raw : tx.through(raw, this.pipeline);
+          const h = tx.answer(pf.group, m);
+          if (h !== null && !maybe(h, pf.index)) continue;
           if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
           if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
           if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
-          if (tx.budget !== null && tx.budgetSpent(values[i]!.length)) return false;
-          if (this.matchValue(tx, target, kv, values[i]!, this.operator.evaluate(tx, values[i]!))) matched = true;
+          if (tx.budget !== null && tx.budgetSpent(m.value.length)) return false;
+          if (this.matchValue(tx, target, kv, m.value, this.operator.evaluate(tx, m.value))) matched = true;
         }
         continue;
       }
@@ -182,33 +174,31 @@ export class Rule {
 
   /** Transforms one value, runs the operator (on each stage with multiMatch) and records a match. */
   private test(tx: Transaction, target: Target, kv: KV | null, value: string): boolean {
+    const raw = tx.memo(value);
     if (this.multiMatch && this.pipeline !== null) {
-      let any = false;
-      let prev: string | null = null;
-      if (this.runOperator(tx, target, kv, value)) any = true;
-      prev = value;
+      let any = this.runOperator(tx, target, kv, raw);
+      let prev = raw;
       for (const node of this.pipeline.path) {
-        const v = tx.transform(node, value);
-        if (v === prev) continue;
-        prev = v;
-        if (this.runOperator(tx, target, kv, v)) any = true;
+        const m = tx.through(raw, node);
+        if (m.value === prev.value) continue;
+        prev = m;
+        if (this.runOperator(tx, target, kv, m)) any = true;
       }
       return any;
     }
-    const v = this.pipeline === null ? value : tx.transform(this.pipeline, value);
-    return this.runOperator(tx, target, kv, v);
+    return this.runOperator(tx, target, kv, this.pipeline === null ? raw : tx.through(raw, this.pipeline));
   }
 
-  private runOperator(tx: Transaction, target: Target, kv: KV | null, value: string): boolean {
+  private runOperator(tx: Transaction, target: Target, kv: KV | null, m: ValueMemo): boolean {
     let r: boolean;
     const pf = this.prefilter;
     if (pf !== null) {
-      const hits = tx.prefilterHits(pf.group, value);
-      r = hits === null || hits[pf.index] === 1 ? this.operator.evaluate(tx, value) : false;
+      const h = tx.answer(pf.group, m);
+      r = h === null || maybe(h, pf.index) ? this.operator.evaluate(tx, m.value) : false;
     } else {
-      r = this.operator.evaluate(tx, value);
+      r = this.operator.evaluate(tx, m.value);
     }
-    return this.matchValue(tx, target, kv, value, r);
+    return this.matchValue(tx, target, kv, m.value, r);
   }
 
   /** What follows the operator's answer `r` for one value: negation, the match record, per-match actions. */

@@ -6,26 +6,14 @@ import type { OperatorTx } from '../operators/types.js';
 import type { Exclusion, Rule } from './rule.js';
 import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
-import type { PrefilterGroup, ScanMemo } from './accel/prefilter-group.js';
+import type { PrefilterGroup } from './accel/prefilter-group.js';
+import { ValueMemo } from './value-memo.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
 import type { Budget, BudgetStop } from './budget.js';
 import type { TraceRecorder } from './trace.js';
 import type { VariableDef } from '../variables/types.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
-
-/** One collection seen through one prefilter group (Transaction.unionRecord). */
-export interface UnionRecord {
-  /** OR of the answers over all values; null when some value had no answer. */
-  readonly union: Uint8Array | null;
-  readonly entries: readonly KV[];
-  /** Per entry: the transformed value and the group's answer for it (null: not kept, over budget). */
-  readonly values: readonly string[] | null;
-  readonly hits: ReadonlyArray<Uint8Array | null> | null;
-}
-
-/** Entries per transaction for which union records keep transformed values and answers. */
-const MAX_RECORD_SLOTS = 1 << 16;
 
 export interface Interruption {
   ruleId: number;
@@ -91,19 +79,21 @@ export class Transaction implements OperatorTx {
 
   private argsCache: KV[] | null = null;
   private readonly namesCache = new Map<string, KV[]>();
-  private readonly tcache: Array<Map<string, string> | undefined> = [];
-  private readonly pcache: Array<Map<string, Uint8Array | null> | undefined> = [];
-  /** Literal scans per distinct string, shared by every literal prefilter group. */
-  private readonly scans: ScanMemo = new Map();
+  /** Per distinct string: its transformed forms and prefilter answers. */
+  private readonly memos = new Map<string, ValueMemo>();
+  /** Per collection: the memos of its entries' values, by entry index (entryMemo checks them). */
+  private readonly entryMemoLists = new Map<VariableDef, { entries: readonly KV[]; memos: ValueMemo[] }>();
+  /** Pipeline nodes of the rule set: the length of a memo's transform array. */
+  private readonly pipelineNodes: number;
   /** Per (prefilter group, collection) union of answers (accel/rule-precheck.ts); reset when any variable changes. */
-  private ucache: Array<UnionRecord | undefined> = [];
-  private recordSlots = 0;
+  private ucache: Array<Uint32Array | null | undefined> = [];
 
   constructor(
     readonly ruleset: RuleSet,
     readonly request: HttpRequest,
   ) {
     this.mode = ruleset.engineMode;
+    this.pipelineNodes = ruleset.interner.size;
     this.requestBodyAccess = ruleset.requestBodyAccess;
     const pinned = ruleset.pinnedTx;
     if (pinned !== null) for (const [lower, kv] of pinned) this.tx.set(lower, { key: kv.key, value: kv.value });
@@ -282,35 +272,65 @@ export class Transaction implements OperatorTx {
     if (this.matchedVarsNames.length > 0) this.matchedVarsNames = [];
   }
 
-  /** Applies a transformation pipeline with a per-transaction cache per node. */
-  transform(node: TransformNode, value: string): string {
-    let cache = this.tcache[node.id];
-    if (cache === undefined) {
-      cache = new Map();
-      this.tcache[node.id] = cache;
-    } else {
-      const hit = cache.get(value);
-      if (hit !== undefined) return hit;
+  /** The memo of `value` (created on first use). */
+  memo(value: string): ValueMemo {
+    let m = this.memos.get(value);
+    if (m === undefined) {
+      m = new ValueMemo(value);
+      this.memos.set(value, m);
     }
-    const input = node.parent === null ? value : this.transform(node.parent, value);
-    const out = node.fn(input);
-    cache.set(value, out);
-    return out;
+    return m;
   }
 
-  /** A prefilter group's answer for `value`, computed once per distinct value; null = run every operator. */
-  prefilterHits(group: PrefilterGroup, value: string): Uint8Array | null {
-    let cache = this.pcache[group.id];
-    if (cache === undefined) {
-      cache = new Map();
-      this.pcache[group.id] = cache;
-    } else {
-      const hit = cache.get(value);
+  /** The memos of a collection's entries, by index; read each through entryMemo. */
+  entryMemos(def: VariableDef, entries: readonly KV[]): ValueMemo[] {
+    const list = this.entryMemoLists.get(def);
+    if (list !== undefined && list.entries === entries) return list.memos;
+    const memos: ValueMemo[] = [];
+    this.entryMemoLists.set(def, { entries, memos });
+    return memos;
+  }
+
+  /** The memo of entry `i` (`kv`) of a list from entryMemos; a value changed in place gets its own. */
+  entryMemo(memos: ValueMemo[], i: number, kv: KV): ValueMemo {
+    const m = memos[i];
+    if (m !== undefined && m.value === kv.value) return m;
+    const fresh = this.memo(kv.value);
+    memos[i] = fresh;
+    return fresh;
+  }
+
+  /** The memo of `m`'s string after the transformations of `node`'s path, each applied once per string. */
+  through(m: ValueMemo, node: TransformNode): ValueMemo {
+    let out = m.out;
+    if (out === null) m.out = out = new Array<ValueMemo | undefined>(this.pipelineNodes);
+    else {
+      const hit = out[node.id];
       if (hit !== undefined) return hit;
     }
-    const hits = group.hits(value, this.scans);
-    cache.set(value, hits);
-    return hits;
+    const input = node.parent === null ? m : this.through(m, node.parent);
+    const s = node.fn(input.value);
+    const r = s === input.value ? input : this.memo(s);
+    out[node.id] = r;
+    return r;
+  }
+
+  /** Applies a transformation pipeline, through the memos. */
+  transform(node: TransformNode, value: string): string {
+    return this.through(this.memo(value), node).value;
+  }
+
+  /** `group`'s answer for `m`'s string, computed once per string and cache slot; null = run every operator. */
+  answer(group: PrefilterGroup, m: ValueMemo): Uint32Array | null {
+    let answers = m.answers;
+    if (answers === null) m.answers = answers = [];
+    else {
+      const hit = answers[group.cacheSlot];
+      if (hit !== undefined) return hit;
+    }
+    const a = group.answer(m.value);
+    answers[group.cacheSlot] = a;
+    return a;
   }
 
   /** A variable changed: the union records may be stale. */
@@ -319,42 +339,32 @@ export class Transaction implements OperatorTx {
   }
 
   /**
-   * Per value of `def` its transformed form (after `pipeline`) and `group`'s answer, and the union of
-   * the answers: slot 1 when the rule may match some value; null = no answer for some value.
-   * Cached until a variable changes, so rules of one group reading one collection share one pass.
+   * The union (OR) of `group`'s answers over the values of `def`, each after `pipeline`: bit 1 when
+   * the rule may match some value; null = no answer for some value. Cached until a variable changes,
+   * so rules of one group reading one collection share one pass.
    */
-  unionRecord(slot: number, group: PrefilterGroup, pipeline: TransformNode | null, def: VariableDef): UnionRecord {
+  unionAnswer(slot: number, group: PrefilterGroup, pipeline: TransformNode | null, def: VariableDef): Uint32Array | null {
     const cached = this.ucache[slot];
     if (cached !== undefined) return cached;
     const entries = def.read(this);
-    // Per-entry arrays within a per-transaction budget (large bodies: the rules use the caches).
-    const keep = this.recordSlots + entries.length <= MAX_RECORD_SLOTS;
-    if (keep) this.recordSlots += entries.length;
-    const values: string[] | null = keep ? new Array<string>(entries.length) : null;
-    const hits: Array<Uint8Array | null> | null = keep ? new Array<Uint8Array | null>(entries.length) : null;
+    const memos = this.entryMemos(def, entries);
     const none = group.none;
-    let acc: Uint8Array | null = none;
-    let last: Uint8Array | null = none;
+    let acc: Uint32Array | null = none;
+    let last: Uint32Array | null = none;
     for (let i = 0; i < entries.length; i++) {
-      const raw = entries[i]!.value;
-      const v = pipeline === null ? raw : this.transform(pipeline, raw);
-      const h = this.prefilterHits(group, v);
-      if (values !== null) {
-        values[i] = v;
-        hits![i] = h;
-      }
-      if (acc === null || h === last) continue;
+      const m = this.entryMemo(memos, i, entries[i]!);
+      const h = this.answer(group, pipeline === null ? m : this.through(m, pipeline));
+      if (h === last) continue;
       if (h === null) {
         acc = null;
-        continue;
+        break;
       }
       last = h;
       if (acc === none) acc = h.slice();
-      else for (let k = 0; k < h.length; k++) acc[k] = acc[k]! | h[k]!;
+      else for (let k = 0; k < h.length; k++) acc![k] = acc![k]! | h[k]!;
     }
-    const record: UnionRecord = { union: acc, entries, values, hits };
-    this.ucache[slot] = record;
-    return record;
+    this.ucache[slot] = acc;
+    return acc;
   }
 
   // ---- ctl removals ----

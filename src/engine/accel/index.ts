@@ -3,7 +3,7 @@
 // which is the reference the differential tests compare against. Also remembers regex key-selector
 // answers per key.
 import type { KeyMatcher, Rule } from '../rule.js';
-import { buildLiteralPrefilters, type LiteralPrefilterStats } from './literal-prefilter.js';
+import { buildLiteralPrefilters, LITERAL_CACHE_SLOT, type LiteralPrefilterStats } from './literal-prefilter.js';
 import { buildRegexSets } from './regex-set.js';
 import { ruleLinks } from './prefilter-group.js';
 import { memoizeKeyMatchers } from './key-memo.js';
@@ -40,7 +40,7 @@ export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): Acce
   for (const r of links) memoizeKeyMatchers(r, wrapped);
   const { rest, stats: literal } = buildLiteralPrefilters(candidates, 0);
   stats.literal = literal;
-  stats.regexSets = buildRegexSets(rest, literal.groups);
+  stats.regexSets = buildRegexSets(rest, literal.groups, LITERAL_CACHE_SLOT + 1);
   stats.prechecked = buildRulePrechecks(links, new UnionSlots());
   return stats;
 }

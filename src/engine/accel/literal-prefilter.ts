@@ -1,18 +1,18 @@
 // Literal prefilter: every static RE2 @rx with required literals (required-literals.ts), and every
 // static @pm / @pmFromFile (whose phrases are exactly its condition), gets a condition slot in the
 // group of its transformation pipeline. All literals of all groups live in one Aho-Corasick
-// automaton (LiteralIndex): one pass over a distinct value finds every literal of every rule, and
-// because most transformations are identities on benign values, the many pipelines that see the
-// same string share that pass (the transaction keeps the scan per string, see Transaction). Each
-// group then turns the literals found into its answer: a rule none of whose literals occurred cannot
-// match that value and skips its operator. The operator still decides (and captures) on "maybe".
+// automaton (LiteralIndex), and all slots of all groups in one bit numbering: one pass over a
+// distinct value finds every literal of every rule and gives one answer for every group at once.
+// Because most transformations are identities on benign values, the many pipelines that see the
+// same string share that answer (the transaction keeps it in the string's memo, under the one cache
+// slot every literal group has). A rule none of whose literals occurred cannot match that value
+// and skips its operator. The operator still decides (and captures) on "maybe".
 //
 // A rule may carry two conditions: one for any value, and a sharper one for "plain" values without
-// rare bytes (rare-bytes.ts). Both are slots of the group (rule and size + rule); which one applies
-// is decided per value by one scan for rare bytes.
+// rare bytes (rare-bytes.ts). Which one applies is decided per value by one scan for rare bytes.
 import { AhoCorasick } from '../../operators/aho-corasick.js';
 import type { Rule } from '../rule.js';
-import { byPipeline, type LiteralScan, type PrefilterGroup, type ScanMemo } from './prefilter-group.js';
+import { byPipeline, emptyAnswer, type PrefilterGroup } from './prefilter-group.js';
 import { literalConditions, type LiteralConditions } from './required-literals.js';
 import { hasRareByte, RARE } from './rare-bytes.js';
 
@@ -28,108 +28,98 @@ const SPLIT_NO_ANY = 2; // rare bytes: maybe; plain value: the plain one
  */
 const MAX_LITERAL = 8;
 
-const NO_LITERALS = new Int32Array(0);
-const EMPTY_PLAIN: LiteralScan = { found: NO_LITERALS, rare: false };
-const EMPTY_RARE: LiteralScan = { found: NO_LITERALS, rare: true };
+/** The answer cache slot of every literal group (they all give the same answer for a value). */
+export const LITERAL_CACHE_SLOT = 0;
 
-/** The one automaton over every literal of a rule set's literal groups. */
+/** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
 export class LiteralIndex {
   private readonly ac: AhoCorasick;
   private readonly seen: Uint8Array;
   private readonly found: Int32Array;
-  readonly size: number;
-
-  constructor(literals: readonly string[]) {
-    this.ac = new AhoCorasick(literals, true);
-    if (this.ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
-    this.size = literals.length;
-    this.seen = new Uint8Array(literals.length);
-    this.found = new Int32Array(literals.length);
-  }
-
-  /** Literals occurring in `value` (indices into the constructor's list); null when it is not a byte string. */
-  scan(value: string): LiteralScan | null {
-    const n = this.ac.collect(value, this.seen, this.found);
-    if (n < 0) return null;
-    const rare = hasRareByte(value);
-    if (n === 0) return rare ? EMPTY_RARE : EMPTY_PLAIN;
-    for (let k = 0; k < n; k++) this.seen[this.found[k]!] = 0;
-    return { found: this.found.slice(0, n), rare };
-  }
-
-  /** The scan of `value`, computed once per distinct string in `memo`. */
-  scanMemo(value: string, memo: ScanMemo | undefined): LiteralScan | null {
-    if (memo === undefined) return this.scan(value);
-    const hit = memo.get(value);
-    if (hit !== undefined) return hit;
-    const s = this.scan(value);
-    memo.set(value, s);
-    return s;
-  }
-}
-
-class LiteralGroup implements PrefilterGroup {
   /**
-   * Per index literal, the rules it makes "maybe": for values with rare bytes (their any-value
-   * condition) and for plain values (their plain condition, or the any-value one when they have no
-   * plain one). entry[literal] is -1 (none of this group) or where its record starts in `packed`:
-   * [rare count, rare rules..., plain count, plain rules...]. Flat arrays: this is looked up for
-   * every literal found in every value the group sees.
+   * Per literal, the slots it makes "maybe": for values with rare bytes (their any-value condition)
+   * and for plain values (their plain condition, or the any-value one when they have none).
+   * entry[literal] is where its record starts in `packed`: [rare count, rare slots..., plain count,
+   * plain slots...]. Flat arrays: this is read for every literal found in every distinct value.
    */
   private readonly entry: Int32Array;
   private readonly packed: Int32Array;
-  /** Answers when no literal of the group occurs (shared, never written): plain value, value with rare bytes. */
-  readonly none: Uint8Array;
-  private readonly noneRare: Uint8Array;
+  /** Answers when no literal occurs (shared, never written): plain value, value with rare bytes. */
+  readonly none: Uint32Array;
+  private readonly noneRare: Uint32Array;
 
-  constructor(
-    readonly id: number,
-    readonly size: number,
-    private readonly index: LiteralIndex,
-    slotsByLiteral: Map<number, number[]>,
-    mode: Uint8Array,
-  ) {
-    this.entry = new Int32Array(index.size).fill(-1);
+  /** `slotsByLiteral[i]`: literal i's slots, an any-value condition as `slot`, a plain one as `~slot`. */
+  constructor(literals: readonly string[], slotsByLiteral: ReadonlyArray<readonly number[]>, mode: Uint8Array) {
+    this.ac = new AhoCorasick(literals, true);
+    if (this.ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
+    this.seen = new Uint8Array(literals.length);
+    this.found = new Int32Array(literals.length);
+    this.entry = new Int32Array(literals.length);
     const packed: number[] = [];
-    for (const [lit, slots] of slotsByLiteral) {
+    slotsByLiteral.forEach((slots, lit) => {
       const rare: number[] = [];
       const plain: number[] = [];
       for (const slot of slots) {
-        if (slot < size) {
+        if (slot >= 0) {
           // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
           if (mode[slot] !== SPLIT_NO_ANY) rare.push(slot);
           if (mode[slot] === ANY_ONLY) plain.push(slot);
         } else {
-          plain.push(slot - size);
+          plain.push(~slot);
         }
       }
       this.entry[lit] = packed.length;
       packed.push(rare.length, ...rare, plain.length, ...plain);
-    }
+    });
     this.packed = Int32Array.from(packed);
-    this.none = new Uint8Array(size);
-    this.noneRare = mode.map((m) => (m === SPLIT_NO_ANY ? 1 : 0));
+    this.none = emptyAnswer(mode.length);
+    this.noneRare = emptyAnswer(mode.length);
+    mode.forEach((m, slot) => {
+      if (m === SPLIT_NO_ANY) this.noneRare[slot >>> 5] |= 1 << (slot & 31);
+    });
   }
 
-  hits(value: string, memo?: ScanMemo): Uint8Array | null {
-    const scan = this.index.scanMemo(value, memo);
-    if (scan === null) return null;
-    const found = scan.found;
-    const rare = scan.rare;
+  /** Every slot's answer for `value`; null when it is not a byte string. */
+  answer(value: string): Uint32Array | null {
+    const found = this.found;
+    const n = this.ac.collect(value, this.seen, found);
+    if (n < 0) return null;
+    const rare = hasRareByte(value);
     const base = rare ? this.noneRare : this.none;
     const entry = this.entry;
     const packed = this.packed;
-    let hits: Uint8Array | null = null;
-    for (let k = 0; k < found.length; k++) {
-      let at = entry[found[k]!]!;
-      if (at < 0) continue;
+    const seen = this.seen;
+    let out: Uint32Array | null = null;
+    for (let k = 0; k < n; k++) {
+      const lit = found[k]!;
+      seen[lit] = 0;
+      let at = entry[lit]!;
       if (!rare) at += 1 + packed[at]!; // skip the rare record
-      const n = packed[at]!;
-      if (n === 0) continue;
-      if (hits === null) hits = base.slice();
-      for (let j = at + 1; j <= at + n; j++) hits[packed[j]!] = 1;
+      const count = packed[at]!;
+      if (count === 0) continue;
+      if (out === null) out = base.slice();
+      for (let j = at + 1; j <= at + count; j++) {
+        const slot = packed[j]!;
+        out[slot >>> 5] |= 1 << (slot & 31);
+      }
     }
-    return hits ?? base;
+    return out ?? base;
+  }
+}
+
+/** The rules of one pipeline: a range of the index's slots. */
+class LiteralGroup implements PrefilterGroup {
+  readonly cacheSlot = LITERAL_CACHE_SLOT;
+  readonly none: Uint32Array;
+  constructor(
+    readonly id: number,
+    private readonly index: LiteralIndex,
+  ) {
+    this.none = index.none;
+  }
+
+  answer(value: string): Uint32Array | null {
+    return this.index.answer(value);
   }
 }
 
@@ -176,40 +166,40 @@ export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): 
     else if (r.operator.prefilterPattern !== undefined) rest.push(r);
   }
   const literalIds = new Map<string, number>();
-  const idOf = (lit: string): number => {
-    let id = literalIds.get(lit);
-    if (id === undefined) literalIds.set(lit, (id = literalIds.size));
-    return id;
+  const slotsByLiteral: number[][] = [];
+  const add = (lit: string, slot: number): void => {
+    const cut = lit.length > MAX_LITERAL ? lit.slice(0, MAX_LITERAL) : lit;
+    let id = literalIds.get(cut);
+    if (id === undefined) {
+      literalIds.set(cut, (id = literalIds.size));
+      slotsByLiteral.push([]);
+    }
+    const slots = slotsByLiteral[id]!;
+    if (slots[slots.length - 1] !== slot) slots.push(slot);
   };
-  const plans: Array<{ list: Rule[]; slotsByLiteral: Map<number, number[]>; mode: Uint8Array }> = [];
-  for (const list of byPipeline(conditionsOf.keys()).values()) {
-    const size = list.length;
-    const slotsByLiteral = new Map<number, number[]>();
-    const add = (lit: string, slot: number): void => {
-      const id = idOf(lit.length > MAX_LITERAL ? lit.slice(0, MAX_LITERAL) : lit);
-      let slots = slotsByLiteral.get(id);
-      if (slots === undefined) slotsByLiteral.set(id, (slots = []));
-      if (slots[slots.length - 1] !== slot) slots.push(slot);
-    };
-    const mode = new Uint8Array(size);
-    list.forEach((rule, slot) => {
+  const lists = [...byPipeline(conditionsOf.keys()).values()];
+  const mode = new Uint8Array(conditionsOf.size);
+  let slot = 0;
+  for (const list of lists) {
+    for (const rule of list) {
       const c = conditionsOf.get(rule)!;
       if (rule.operator.prefilterPhrases !== undefined) stats.phraseRules++;
       if (c.any !== null) for (const lit of c.any) add(lit, slot);
       if (c.plain !== null) {
-        for (const lit of c.plain) add(lit, size + slot);
+        for (const lit of c.plain) add(lit, ~slot);
         mode[slot] = c.any === null ? SPLIT_NO_ANY : SPLIT;
         stats.plainRules++;
       }
-    });
-    plans.push({ list, slotsByLiteral, mode });
+      slot++;
+    }
   }
-  if (plans.length === 0) return { rest, stats };
-  const index = new LiteralIndex([...literalIds.keys()]);
-  stats.literals = index.size;
-  for (const { list, slotsByLiteral, mode } of plans) {
-    const group = new LiteralGroup(firstId + stats.groups++, list.length, index, slotsByLiteral, mode);
-    list.forEach((rule, i) => (rule.prefilter = { group, index: i }));
+  if (lists.length === 0) return { rest, stats };
+  const index = new LiteralIndex([...literalIds.keys()], slotsByLiteral, mode);
+  stats.literals = literalIds.size;
+  slot = 0;
+  for (const list of lists) {
+    const group = new LiteralGroup(firstId + stats.groups++, index);
+    for (const rule of list) rule.prefilter = { group, index: slot++ };
     stats.rules += list.length;
   }
   return { rest, stats };

@@ -1,35 +1,35 @@
 // What the rule loop sees of a prefilter: a group of rules that read values through the same
-// transformation pipeline, and per value a verdict per rule slot (0 = cannot match, skip the
-// operator; 1 = maybe, run it). Groups of every kind share one id space, so a transaction caches
-// their answers per value in one array.
+// transformation pipeline, and per value an answer: a bitset with one bit per rule slot (0 = cannot
+// match, skip the operator; 1 = maybe, run it). A transaction keeps each value's answer in the
+// value's memo (ValueMemo.answers) under the group's cache slot; groups that compute one answer for
+// all of them (the literal groups, see literal-prefilter.ts) share a slot and a bit numbering.
 import type { Rule } from '../rule.js';
 
 export interface PrefilterGroup {
   /** Unique among the groups of one rule set. */
   readonly id: number;
-  /** Rule slots in the group. */
-  readonly size: number;
-  /** The all-zero answer (nothing can match); shared, never written. */
-  readonly none: Uint8Array;
-  /**
-   * Per slot 0 (cannot match) or 1 (maybe) for `value`; null = no answer, run every operator.
-   * `memo` (one per transaction) lets groups share work on the same string.
-   */
-  hits(value: string, memo?: ScanMemo): Uint8Array | null;
+  /** Where a value's answer is cached; groups sharing a slot give the same answer for a value. */
+  readonly cacheSlot: number;
+  /** The answer when nothing can match (all zero; shared, never written). */
+  readonly none: Uint32Array;
+  /** The answer for `value`; null = no answer, run every operator. */
+  answer(value: string): Uint32Array | null;
 }
-
-/** Which literals of a LiteralIndex occur in a value, and whether it holds rare bytes. */
-export interface LiteralScan {
-  readonly found: Int32Array;
-  readonly rare: boolean;
-}
-
-/** Literal scans per distinct string, for one transaction. */
-export type ScanMemo = Map<string, LiteralScan | null>;
 
 export interface PrefilterSlot {
   group: PrefilterGroup;
+  /** The rule's bit in the group's answers. */
   index: number;
+}
+
+/** Bit `index` of an answer: 1 = the rule may match. */
+export function maybe(answer: Uint32Array, index: number): boolean {
+  return ((answer[index >>> 5]! >>> (index & 31)) & 1) === 1;
+}
+
+/** An all-zero answer with room for `bits` bits. */
+export function emptyAnswer(bits: number): Uint32Array {
+  return new Uint32Array((bits + 31) >>> 5);
 }
 
 /** Every link of every chain (prefilters apply to chained links too). */

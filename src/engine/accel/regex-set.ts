@@ -5,27 +5,28 @@
 // decides (and captures) when the set reports a hit.
 import RE2 from 're2';
 import type { Rule } from '../rule.js';
-import { byPipeline, type PrefilterGroup } from './prefilter-group.js';
+import { byPipeline, emptyAnswer, type PrefilterGroup } from './prefilter-group.js';
 
 /** Smallest group worth a set: below this, single calls are as cheap. */
 const MIN_GROUP = 3;
 
 class RegexSetGroup implements PrefilterGroup {
-  readonly none: Uint8Array;
+  readonly none: Uint32Array;
   constructor(
     readonly id: number,
+    readonly cacheSlot: number,
     private readonly set: { match(s: string): number[] },
     readonly size: number,
   ) {
-    this.none = new Uint8Array(size);
+    this.none = emptyAnswer(size);
   }
 
-  hits(value: string): Uint8Array | null {
+  answer(value: string): Uint32Array | null {
     try {
       const matched = this.set.match(value);
       if (matched.length === 0) return this.none;
-      const hits = new Uint8Array(this.size);
-      for (let i = 0; i < matched.length; i++) hits[matched[i]!] = 1;
+      const hits = emptyAnswer(this.size);
+      for (let i = 0; i < matched.length; i++) hits[matched[i]! >>> 5] |= 1 << (matched[i]! & 31);
       return hits;
     } catch {
       return null; // e.g. RE2.Set out of memory on a huge value: fall back to the single regexes
@@ -35,9 +36,10 @@ class RegexSetGroup implements PrefilterGroup {
 
 /**
  * Builds RE2.Set groups for the given rule links (each must have a prefilterPattern); group ids
- * start at `firstId`. Returns how many groups were built and how many rules they cover.
+ * and answer cache slots (one per set) start at `firstId` and `firstSlot`. Returns how many groups
+ * were built and how many rules they cover.
  */
-export function buildRegexSets(rules: Iterable<Rule>, firstId: number): { groups: number; rules: number } {
+export function buildRegexSets(rules: Iterable<Rule>, firstId: number, firstSlot: number): { groups: number; rules: number } {
   let groups = 0;
   let covered = 0;
   for (const list of byPipeline(rules).values()) {
@@ -48,7 +50,8 @@ export function buildRegexSets(rules: Iterable<Rule>, firstId: number): { groups
     } catch {
       continue; // a set RE2 cannot build just means no batching for this pipeline
     }
-    const group = new RegexSetGroup(firstId + groups++, set, list.length);
+    const group = new RegexSetGroup(firstId + groups, firstSlot + groups, set, list.length);
+    groups++;
     list.forEach((r, index) => {
       r.prefilter = { group, index };
       covered++;

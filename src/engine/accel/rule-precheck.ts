@@ -5,12 +5,11 @@
 // union of the group's answers over all values: one lookup per rule instead of one per value, and
 // a superset of what the rule reads (exclusions only remove values), so the skip stays sound. Only
 // rules that "maybe" match run the per-value loop, which decides exactly as before — for such
-// whole-collection targets from the same record (Rule.unionSlots: transformed values and answers
-// per entry, no cache lookups).
+// whole-collection targets through the same memos (Rule.unionSlots), so nothing is computed twice.
 import type { Rule, RulePrecheck } from '../rule.js';
 import type { Transaction } from '../transaction.js';
 import type { VariableDef } from '../../variables/types.js';
-import type { PrefilterGroup } from './prefilter-group.js';
+import { maybe, type PrefilterGroup } from './prefilter-group.js';
 import type { TransformNode } from '../transform-pipeline.js';
 
 const UNION = 0; // whole stable collection: the transaction's cached union
@@ -73,15 +72,16 @@ function precheckFor(rule: Rule, slots: UnionSlots): { precheck: RulePrecheck; u
   const pipeline: TransformNode | null = rule.pipeline;
   const count = kinds.length;
   const mayHit = (tx: Transaction, value: string): boolean => {
-    const h = tx.prefilterHits(group, pipeline === null ? value : tx.transform(pipeline, value));
-    return h === null || h[index] === 1;
+    const m = tx.memo(value);
+    const h = tx.answer(group, pipeline === null ? m : tx.through(m, pipeline));
+    return h === null || maybe(h, index);
   };
   const precheck: RulePrecheck = (tx) => {
     for (let t = 0; t < count; t++) {
       const kind = kinds[t];
       if (kind === UNION) {
-        const u = tx.unionRecord(unionIds[t]!, group, pipeline, defs[t]!).union;
-        if (u === null || u[index] === 1) return true;
+        const u = tx.unionAnswer(unionIds[t]!, group, pipeline, defs[t]!);
+        if (u === null || maybe(u, index)) return true;
       } else if (kind === TX_KEY) {
         const kv = tx.txGet(keys[t]!);
         if (kv !== undefined && mayHit(tx, kv.value)) return true;

@@ -1,0 +1,13 @@
+// What a transaction has worked out about one distinct string: its transformed forms (per pipeline
+// node, as memos of their own) and its prefilter answers (per answer cache slot). One Map lookup
+// finds a string's memo; everything after it is array indexing, so rules, phases and pipelines
+// that see the same string never repeat a transformation or a prefilter pass, and a
+// transformation that is an identity on the string leads back to the same memo (and its answers).
+export class ValueMemo {
+  /** Per TransformNode id: the memo of this string after that node; filled on first use. */
+  out: Array<ValueMemo | undefined> | null = null;
+  /** Per PrefilterGroup.cacheSlot: the answer for this string (null: none, run the operator). */
+  answers: Array<Uint32Array | null | undefined> | null = null;
+
+  constructor(readonly value: string) {}
+}
