@@ -8,6 +8,7 @@ import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
 import type { PrefilterGroup } from './accel/prefilter-group.js';
 import { ValueMemo } from './value-memo.js';
+import { signature } from '../transformations/identity.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
 import type { Budget, BudgetStop } from './budget.js';
 import type { TraceRecorder } from './trace.js';
@@ -85,6 +86,8 @@ export class Transaction implements OperatorTx {
   private readonly entryMemoLists = new Map<VariableDef, { entries: readonly KV[]; memos: ValueMemo[] }>();
   /** Pipeline nodes of the rule set: the length of a memo's transform array. */
   private readonly pipelineNodes: number;
+  /** Acceleration on: transformations the char classes of a string show to be identities are skipped. */
+  private readonly skipIdentities: boolean;
   /** Per (prefilter group, collection) union of answers (accel/rule-precheck.ts); reset when any variable changes. */
   private ucache: Array<Uint32Array | null | undefined> = [];
 
@@ -94,6 +97,7 @@ export class Transaction implements OperatorTx {
   ) {
     this.mode = ruleset.engineMode;
     this.pipelineNodes = ruleset.interner.size;
+    this.skipIdentities = ruleset.acceleration?.enabled === true;
     this.requestBodyAccess = ruleset.requestBodyAccess;
     const pinned = ruleset.pinnedTx;
     if (pinned !== null) for (const [lower, kv] of pinned) this.tx.set(lower, { key: kv.key, value: kv.value });
@@ -300,8 +304,12 @@ export class Transaction implements OperatorTx {
     return fresh;
   }
 
-  /** The memo of `m`'s string after the transformations of `node`'s path, each applied once per string. */
+  /**
+   * The memo of `m`'s string after the transformations of `node`'s path, each applied once per
+   * string; with acceleration on, not at all where the string's char classes show it an identity.
+   */
   through(m: ValueMemo, node: TransformNode): ValueMemo {
+    if (this.skipIdentities && (this.signature(m) & node.pathUnless) === 0) return m;
     let out = m.out;
     if (out === null) m.out = out = new Array<ValueMemo | undefined>(this.pipelineNodes);
     else {
@@ -309,10 +317,16 @@ export class Transaction implements OperatorTx {
       if (hit !== undefined) return hit;
     }
     const input = node.parent === null ? m : this.through(m, node.parent);
-    const s = node.fn(input.value);
+    const s = this.skipIdentities && (this.signature(input) & node.unless) === 0 ? input.value : node.fn(input.value);
     const r = s === input.value ? input : this.memo(s);
     out[node.id] = r;
     return r;
+  }
+
+  private signature(m: ValueMemo): number {
+    let sig = m.sig;
+    if (sig === 0) m.sig = sig = signature(m.value);
+    return sig;
   }
 
   /** Applies a transformation pipeline, through the memos. */
@@ -361,7 +375,7 @@ export class Transaction implements OperatorTx {
       }
       last = h;
       if (acc === none) acc = h.slice();
-      else for (let k = 0; k < h.length; k++) acc![k] = acc![k]! | h[k]!;
+      else for (let k = group.wordFrom; k < group.wordTo; k++) acc![k] = acc![k]! | h[k]!; // only the group's bits are read
     }
     this.ucache[slot] = acc;
     return acc;

@@ -1,10 +1,15 @@
 // Transformation pipelines as a prefix tree: rules that share a prefix (t:urlDecodeUni,t:htmlEntityDecode...)
 // share nodes, so a transaction caches each intermediate result once per value and reuses it across rules.
 import type { Transformation } from '../transformations/types.js';
+import { identityUnless } from '../transformations/identity.js';
 
 export class TransformNode {
   /** Nodes from the first transformation to this one. */
   readonly path: TransformNode[];
+  /** Char classes without which this node's transformation is the identity (transformations/identity.ts). */
+  readonly unless: number;
+  /** The same for the whole path: a string holding none of these leaves every node unchanged. */
+  readonly pathUnless: number;
   constructor(
     readonly id: number,
     readonly name: string,
@@ -12,6 +17,8 @@ export class TransformNode {
     readonly parent: TransformNode | null,
   ) {
     this.path = parent === null ? [this] : [...parent.path, this];
+    this.unless = identityUnless(fn);
+    this.pathUnless = (parent === null ? 0 : parent.pathUnless) | this.unless;
   }
 }
 

@@ -2,12 +2,15 @@
 // node, as memos of their own) and its prefilter answers (per answer cache slot). One Map lookup
 // finds a string's memo; everything after it is array indexing, so rules, phases and pipelines
 // that see the same string never repeat a transformation or a prefilter pass, and a
-// transformation that is an identity on the string leads back to the same memo (and its answers).
+// transformation that is an identity on the string leads back to the same memo (and its answers);
+// one the string's char classes show to be an identity is not even called.
 export class ValueMemo {
   /** Per TransformNode id: the memo of this string after that node; filled on first use. */
   out: Array<ValueMemo | undefined> | null = null;
   /** Per PrefilterGroup.cacheSlot: the answer for this string (null: none, run the operator). */
   answers: Array<Uint32Array | null | undefined> | null = null;
+  /** The char classes of the string (transformations/identity.ts); 0 until first needed. */
+  sig = 0;
 
   constructor(readonly value: string) {}
 }

@@ -111,11 +111,17 @@ export class LiteralIndex {
 class LiteralGroup implements PrefilterGroup {
   readonly cacheSlot = LITERAL_CACHE_SLOT;
   readonly none: Uint32Array;
+  readonly wordFrom: number;
+  readonly wordTo: number;
   constructor(
     readonly id: number,
     private readonly index: LiteralIndex,
+    firstSlot: number,
+    endSlot: number,
   ) {
     this.none = index.none;
+    this.wordFrom = firstSlot >>> 5;
+    this.wordTo = (endSlot + 31) >>> 5;
   }
 
   answer(value: string): Uint32Array | null {
@@ -198,7 +204,7 @@ export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): 
   stats.literals = literalIds.size;
   slot = 0;
   for (const list of lists) {
-    const group = new LiteralGroup(firstId + stats.groups++, index);
+    const group = new LiteralGroup(firstId + stats.groups++, index, slot, slot + list.length);
     for (const rule of list) rule.prefilter = { group, index: slot++ };
     stats.rules += list.length;
   }

@@ -12,6 +12,9 @@ export interface PrefilterGroup {
   readonly cacheSlot: number;
   /** The answer when nothing can match (all zero; shared, never written). */
   readonly none: Uint32Array;
+  /** The words of an answer that hold this group's bits: [wordFrom, wordTo). */
+  readonly wordFrom: number;
+  readonly wordTo: number;
   /** The answer for `value`; null = no answer, run every operator. */
   answer(value: string): Uint32Array | null;
 }

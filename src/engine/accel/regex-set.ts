@@ -12,6 +12,8 @@ const MIN_GROUP = 3;
 
 class RegexSetGroup implements PrefilterGroup {
   readonly none: Uint32Array;
+  readonly wordFrom = 0;
+  readonly wordTo: number;
   constructor(
     readonly id: number,
     readonly cacheSlot: number,
@@ -19,6 +21,7 @@ class RegexSetGroup implements PrefilterGroup {
     readonly size: number,
   ) {
     this.none = emptyAnswer(size);
+    this.wordTo = this.none.length;
   }
 
   answer(value: string): Uint32Array | null {
