@@ -125,6 +125,10 @@ test('fast paths return the very same string when nothing changes', () => {
 test('lowercase/uppercase touch ASCII letters only (C locale)', () => {
   assert.equal(tfn('lowercase')('ÀBC\xc9'), 'Àbc\xc9');
   assert.equal(tfn('uppercase')('abc\xe9'), 'ABC\xe9');
+  // Latin1 letters before the first ASCII one stay too (the pure-ASCII fast path must not take these).
+  assert.equal(tfn('lowercase')('\xc9B'), '\xc9b');
+  assert.equal(tfn('uppercase')('\xe9b'), '\xe9B');
+  assert.equal(tfn('lowercase')('MiXeD aScii'), 'mixed ascii');
 });
 
 test('urlDecodeUni: %u handling', () => {

@@ -104,7 +104,7 @@ export class Rule {
       const target = targets[t]!;
       if (target.count) {
         const n = this.countEntries(tx, target, runtimeExcl);
-        if (this.test(tx, target, null, String(n))) matched = true;
+        if (this.test(tx, target, null, tx.memo(String(n)))) matched = true;
         continue;
       }
       const us = this.unionSlots;
@@ -130,22 +130,29 @@ export class Rule {
         continue;
       }
       let entries: readonly KV[];
+      let memos: ValueMemo[] | null = null;
+      let keys: readonly string[] | null = null;
       if (target.keyLower !== null && target.def.name === 'TX') {
         const kv = tx.txGet(target.keyLower);
         entries = kv === undefined ? EMPTY : [kv];
       } else {
         entries = target.def.read(tx);
-        if (target.def.dynamic && entries.length > 0) entries = entries.slice(); // rules may modify it while we iterate
+        if (target.def.dynamic) {
+          if (entries.length > 0) entries = entries.slice(); // rules may modify it while we iterate
+        } else {
+          memos = tx.entryMemos(target.def, entries);
+          if (target.keyLower !== null) keys = tx.entryKeysLower(target.def, entries);
+        }
       }
       for (let i = 0; i < entries.length; i++) {
         const kv = entries[i]!;
-        if (target.keyLower !== null && target.def.name !== 'TX' && kv.key.toLowerCase() !== target.keyLower) continue;
+        if (target.keyLower !== null && target.def.name !== 'TX' && (keys === null ? kv.key.toLowerCase() : keys[i]) !== target.keyLower) continue;
         if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
         if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
         if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
         // The budget is consulted per value too: one rule over a hostile body can be long.
         if (tx.budget !== null && tx.budgetSpent(kv.value.length)) return false;
-        if (this.test(tx, target, kv, kv.value)) matched = true;
+        if (this.test(tx, target, kv, memos === null ? tx.memo(kv.value) : tx.entryMemo(memos, i, kv))) matched = true;
       }
     }
     if (!matched) return false;
@@ -173,8 +180,7 @@ export class Rule {
   }
 
   /** Transforms one value, runs the operator (on each stage with multiMatch) and records a match. */
-  private test(tx: Transaction, target: Target, kv: KV | null, value: string): boolean {
-    const raw = tx.memo(value);
+  private test(tx: Transaction, target: Target, kv: KV | null, raw: ValueMemo): boolean {
     if (this.multiMatch && this.pipeline !== null) {
       let any = this.runOperator(tx, target, kv, raw);
       let prev = raw;

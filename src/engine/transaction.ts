@@ -16,6 +16,15 @@ import type { VariableDef } from '../variables/types.js';
 
 export type TxEngineMode = 'On' | 'DetectionOnly' | 'Off';
 
+/** A stable collection's per-entry memos (Transaction.entryMemos), valid while its entry array is the same. */
+interface EntryMemos {
+  readonly entries: readonly KV[];
+  readonly memos: ValueMemo[];
+  keysLower: string[] | null;
+  /** Transaction.generation when keysLower was made (a collection may change in place). */
+  keysGeneration: number;
+}
+
 export interface Interruption {
   ruleId: number;
   action: 'deny' | 'drop' | 'redirect' | 'proxy';
@@ -83,13 +92,15 @@ export class Transaction implements OperatorTx {
   /** Per distinct string: its transformed forms and prefilter answers. */
   private readonly memos = new Map<string, ValueMemo>();
   /** Per collection: the memos of its entries' values, by entry index (entryMemo checks them). */
-  private readonly entryMemoLists = new Map<VariableDef, { entries: readonly KV[]; memos: ValueMemo[] }>();
+  private readonly entryMemoLists = new Map<VariableDef, EntryMemos>();
   /** Pipeline nodes of the rule set: the length of a memo's transform array. */
   private readonly pipelineNodes: number;
   /** Acceleration on: transformations the char classes of a string show to be identities are skipped. */
   private readonly skipIdentities: boolean;
   /** Per (prefilter group, collection) union of answers (accel/rule-precheck.ts); reset when any variable changes. */
   private ucache: Array<Uint32Array | null | undefined> = [];
+  /** Counts variable changes (dropUnionRecords). */
+  private generation = 0;
 
   constructor(
     readonly ruleset: RuleSet,
@@ -286,13 +297,28 @@ export class Transaction implements OperatorTx {
     return m;
   }
 
+  private entryRecord(def: VariableDef, entries: readonly KV[]): EntryMemos {
+    let rec = this.entryMemoLists.get(def);
+    if (rec === undefined || rec.entries !== entries) {
+      rec = { entries, memos: [], keysLower: null, keysGeneration: -1 };
+      this.entryMemoLists.set(def, rec);
+    }
+    return rec;
+  }
+
   /** The memos of a collection's entries, by index; read each through entryMemo. */
   entryMemos(def: VariableDef, entries: readonly KV[]): ValueMemo[] {
-    const list = this.entryMemoLists.get(def);
-    if (list !== undefined && list.entries === entries) return list.memos;
-    const memos: ValueMemo[] = [];
-    this.entryMemoLists.set(def, { entries, memos });
-    return memos;
+    return this.entryRecord(def, entries).memos;
+  }
+
+  /** The lower-cased keys of a (stable) collection's entries, by index, for keyed targets. */
+  entryKeysLower(def: VariableDef, entries: readonly KV[]): readonly string[] {
+    const rec = this.entryRecord(def, entries);
+    if (rec.keysLower === null || rec.keysGeneration !== this.generation) {
+      rec.keysLower = entries.map((kv) => kv.key.toLowerCase());
+      rec.keysGeneration = this.generation;
+    }
+    return rec.keysLower;
   }
 
   /** The memo of entry `i` (`kv`) of a list from entryMemos; a value changed in place gets its own. */
@@ -347,8 +373,9 @@ export class Transaction implements OperatorTx {
     return a;
   }
 
-  /** A variable changed: the union records may be stale. */
+  /** A variable changed: the union records (and lower-cased keys) may be stale. */
   private dropUnionRecords(): void {
+    this.generation++;
     if (this.ucache.length !== 0) this.ucache = [];
   }
 

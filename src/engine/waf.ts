@@ -3,7 +3,7 @@ import type { EngineMode, HttpRequest, RuleMatch, Verdict } from './api.js';
 import { parseDirectivesFromString } from '../seclang/reader.js';
 import { getBodyProcessor } from '../bodyprocessors/index.js';
 import { Marker, type Rule } from './rule.js';
-import { RuleSet } from './ruleset.js';
+import { RuleSet, type PhaseItem } from './ruleset.js';
 import { Transaction, type Interruption, type TxEngineMode } from './transaction.js';
 import type { Directive } from '../seclang/ast.js';
 import { readRulesEntry } from './crs-layout.js';
@@ -42,7 +42,12 @@ const TX_TO_MODE: Record<TxEngineMode, EngineMode> = { On: 'block', DetectionOnl
 const MAX_MATCHED_DATA = 200;
 
 export class Waf {
-  private constructor(readonly ruleset: RuleSet) {}
+  /** Per phase, per item: where a skipAfter of that rule resumes (its marker's index, or the end). */
+  private readonly skipAfterTargets: Int32Array[];
+
+  private constructor(readonly ruleset: RuleSet) {
+    this.skipAfterTargets = ruleset.phases.map(skipAfterTargets);
+  }
 
   get ruleCount(): number {
     return this.ruleset.ruleCount;
@@ -175,21 +180,17 @@ export class Waf {
     const trace = tx.trace;
     if (trace !== null) trace.phaseStart(phase);
     const items = this.ruleset.phases[phase]!;
-    let skipAfter: string | null = null;
+    const skipTo = this.skipAfterTargets[phase]!;
     let skip = 0;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      if (item instanceof Marker) {
-        if (skipAfter === item.name) skipAfter = null;
-        continue;
-      }
-      if (skipAfter !== null) continue;
+      if (item instanceof Marker) continue;
       if (skip > 0) {
         skip--;
         continue;
       }
       if (tx.mode === 'Off' || (phase !== 5 && (tx.allowAll || tx.allowPhase || (tx.allowRequest && phase <= 2)))) return;
-      const rule = item as Rule;
+      const rule = item;
       if (budget !== null && budget.exhausted()) {
         tx.budgetStop = { ruleId: rule.id, phase };
         return;
@@ -204,7 +205,7 @@ export class Waf {
       }
       this.onFullMatch(tx, rule);
       if (tx.interrupted && phase !== 5) return;
-      if (rule.skipAfter !== null) skipAfter = rule.skipAfter;
+      if (rule.skipAfter !== null) i = skipTo[i]!; // resumes after the marker
       else if (rule.skip > 0) skip = rule.skip;
     }
   }
@@ -336,4 +337,24 @@ export class Waf {
     if (tx.budgetStop !== null) verdict.budgetStop = tx.budgetStop;
     return verdict;
   }
+}
+
+/**
+ * Per item of a phase, where a matching rule's skipAfter resumes: the index of the first marker of
+ * that name after it (the loop then moves past it), or the end of the phase when there is none.
+ */
+function skipAfterTargets(items: readonly PhaseItem[]): Int32Array {
+  const out = new Int32Array(items.length).fill(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (item instanceof Marker || item.skipAfter === null) continue;
+    for (let j = i + 1; j < items.length; j++) {
+      const m = items[j]!;
+      if (m instanceof Marker && m.name === item.skipAfter) {
+        out[i] = j;
+        break;
+      }
+    }
+  }
+  return out;
 }

@@ -19,12 +19,20 @@ function flipAscii(input: string, from: number, lo: number, hi: number): string 
   return buf.toString('latin1');
 }
 
+/** No char is above 0x7f: then String's own case mapping is the C locale's (and needs no Buffer). */
+function isAscii(input: string): boolean {
+  for (let i = 0; i < input.length; i++) if (input.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 export function lowercase(input: string): string {
   const i = firstInRange(input, 0x41, 0x5a);
-  return i < 0 ? input : flipAscii(input, i, 0x41, 0x5a);
+  if (i < 0) return input;
+  return isAscii(input) ? input.toLowerCase() : flipAscii(input, i, 0x41, 0x5a);
 }
 
 export function uppercase(input: string): string {
   const i = firstInRange(input, 0x61, 0x7a);
-  return i < 0 ? input : flipAscii(input, i, 0x61, 0x7a);
+  if (i < 0) return input;
+  return isAscii(input) ? input.toUpperCase() : flipAscii(input, i, 0x61, 0x7a);
 }
