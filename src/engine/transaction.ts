@@ -6,7 +6,7 @@ import type { OperatorTx } from '../operators/types.js';
 import type { Exclusion, Rule } from './rule.js';
 import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
-import type { PrefilterGroup } from './accel/prefilter-group.js';
+import { HOT_CACHE_SLOT, type PrefilterGroup } from './accel/prefilter-group.js';
 import { ValueMemo } from './value-memo.js';
 import { signature } from '../transformations/identity.js';
 import { parseUrlEncoded, uriDecode } from '../bodyprocessors/urlencoded.js';
@@ -23,6 +23,53 @@ interface EntryMemos {
   keysLower: string[] | null;
   /** Transaction.generation when keysLower was made (a collection may change in place). */
   keysGeneration: number;
+}
+
+/** A collection's values grouped by signature (Transaction.signatureBuckets). */
+interface SignatureBuckets {
+  /** Per entry, its memo. */
+  readonly memos: ValueMemo[];
+  /** The distinct signatures, and per signature the OR of its values' raw hot-slot answers and their entry indices. */
+  readonly sigs: number[];
+  readonly unions: Array<Uint32Array | null>;
+  readonly members: number[][];
+}
+
+/** ORs answers together: `none` while every answer was, null once one was null (no answer). */
+class UnionBuilder {
+  private acc: Uint32Array | null;
+  private last: Uint32Array | null;
+  unknown = false;
+  constructor(
+    private readonly group: PrefilterGroup,
+    /** OR every word, not only the group's (an answer the whole hot slot shares). */
+    private readonly allWords = false,
+  ) {
+    this.acc = group.none;
+    this.last = group.none;
+  }
+
+  add(h: Uint32Array | null): void {
+    if (h === this.last || this.unknown) return;
+    if (h === null) {
+      this.unknown = true;
+      this.acc = null;
+      return;
+    }
+    this.last = h;
+    const acc = this.acc!;
+    if (acc === this.group.none) {
+      this.acc = h.slice();
+      return;
+    }
+    const from = this.allWords ? 0 : this.group.wordFrom;
+    const to = this.allWords ? h.length : this.group.wordTo; // only the group's bits are read
+    for (let k = from; k < to; k++) acc[k] = acc[k]! | h[k]!;
+  }
+
+  result(): Uint32Array | null {
+    return this.acc;
+  }
 }
 
 export interface Interruption {
@@ -99,6 +146,8 @@ export class Transaction implements OperatorTx {
   private readonly skipIdentities: boolean;
   /** Per (prefilter group, collection) union of answers (accel/rule-precheck.ts); reset when any variable changes. */
   private ucache: Array<Uint32Array | null | undefined> = [];
+  /** Per stable collection: its values by signature (unionAnswer); reset when any variable changes. */
+  private readonly sigBuckets = new Map<VariableDef, SignatureBuckets>();
   /** Counts variable changes (dropUnionRecords). */
   private generation = 0;
 
@@ -362,14 +411,21 @@ export class Transaction implements OperatorTx {
 
   /** `group`'s answer for `m`'s string, computed once per string and cache slot; null = run every operator. */
   answer(group: PrefilterGroup, m: ValueMemo): Uint32Array | null {
+    const slot = group.cacheSlot;
+    if (slot === HOT_CACHE_SLOT) {
+      // The literal groups' slot, asked for nearly every string: a field, not an array.
+      const hit = m.answer0;
+      if (hit !== undefined) return hit;
+      return (m.answer0 = group.answer(m.value));
+    }
     let answers = m.answers;
     if (answers === null) m.answers = answers = [];
     else {
-      const hit = answers[group.cacheSlot];
+      const hit = answers[slot];
       if (hit !== undefined) return hit;
     }
     const a = group.answer(m.value);
-    answers[group.cacheSlot] = a;
+    answers[slot] = a;
     return a;
   }
 
@@ -377,6 +433,7 @@ export class Transaction implements OperatorTx {
   private dropUnionRecords(): void {
     this.generation++;
     if (this.ucache.length !== 0) this.ucache = [];
+    if (this.sigBuckets.size !== 0) this.sigBuckets.clear();
   }
 
   /**
@@ -387,25 +444,65 @@ export class Transaction implements OperatorTx {
   unionAnswer(slot: number, group: PrefilterGroup, pipeline: TransformNode | null, def: VariableDef): Uint32Array | null {
     const cached = this.ucache[slot];
     if (cached !== undefined) return cached;
-    const entries = def.read(this);
-    const memos = this.entryMemos(def, entries);
-    const none = group.none;
-    let acc: Uint32Array | null = none;
-    let last: Uint32Array | null = none;
-    for (let i = 0; i < entries.length; i++) {
-      const m = this.entryMemo(memos, i, entries[i]!);
-      const h = this.answer(group, pipeline === null ? m : this.through(m, pipeline));
-      if (h === last) continue;
-      if (h === null) {
-        acc = null;
-        break;
+    const u = new UnionBuilder(group);
+    if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities) {
+      // Values whose char classes make the pipeline an identity give their own (raw) answer: one
+      // OR per distinct signature for those, a pipeline pass only for the others.
+      const b = this.signatureBuckets(def, group);
+      const mask = pipeline === null ? 0 : pipeline.pathUnless;
+      for (let k = 0; k < b.sigs.length && !u.unknown; k++) {
+        if ((b.sigs[k]! & mask) === 0) {
+          u.add(b.unions[k]!);
+          continue;
+        }
+        const members = b.members[k]!;
+        for (let j = 0; j < members.length && !u.unknown; j++) u.add(this.answer(group, this.through(b.memos[members[j]!]!, pipeline!)));
       }
-      last = h;
-      if (acc === none) acc = h.slice();
-      else for (let k = group.wordFrom; k < group.wordTo; k++) acc![k] = acc![k]! | h[k]!; // only the group's bits are read
+    } else {
+      const entries = def.read(this);
+      const memos = this.entryMemos(def, entries);
+      for (let i = 0; i < entries.length && !u.unknown; i++) {
+        const m = this.entryMemo(memos, i, entries[i]!);
+        u.add(this.answer(group, pipeline === null ? m : this.through(m, pipeline)));
+      }
     }
+    const acc = u.result();
     this.ucache[slot] = acc;
     return acc;
+  }
+
+  /**
+   * `def`'s values grouped by signature, with the OR of their raw answers in the hot slot (which
+   * every group of that slot shares, `group` among them); kept until a variable changes.
+   */
+  private signatureBuckets(def: VariableDef, group: PrefilterGroup): SignatureBuckets {
+    let b = this.sigBuckets.get(def);
+    if (b !== undefined) return b;
+    const entries = def.read(this);
+    const list = this.entryMemos(def, entries);
+    const memos: ValueMemo[] = new Array<ValueMemo>(entries.length);
+    const sigs: number[] = [];
+    const unions: UnionBuilder[] = [];
+    const members: number[][] = [];
+    const index = new Map<number, number>();
+    for (let i = 0; i < entries.length; i++) {
+      const m = this.entryMemo(list, i, entries[i]!);
+      memos[i] = m;
+      const sig = this.signature(m);
+      let k = index.get(sig);
+      if (k === undefined) {
+        index.set(sig, (k = sigs.length));
+        sigs.push(sig);
+        unions.push(new UnionBuilder(group, true));
+        members.push([]);
+      }
+      members[k]!.push(i);
+      const u = unions[k]!;
+      u.add(this.answer(group, m));
+    }
+    b = { memos, sigs, unions: unions.map((u) => u.result()), members };
+    this.sigBuckets.set(def, b);
+    return b;
   }
 
   // ---- ctl removals ----

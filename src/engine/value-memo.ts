@@ -7,7 +7,9 @@
 export class ValueMemo {
   /** Per TransformNode id: the memo of this string after that node; filled on first use. */
   out: Array<ValueMemo | undefined> | null = null;
-  /** Per PrefilterGroup.cacheSlot: the answer for this string (null: none, run the operator). */
+  /** The answer of HOT_CACHE_SLOT, every literal group's (null: none, run the operator); undefined until asked. */
+  answer0: Uint32Array | null | undefined = undefined;
+  /** Per further PrefilterGroup.cacheSlot: the answer for this string. */
   answers: Array<Uint32Array | null | undefined> | null = null;
   /** The char classes of the string (transformations/identity.ts); 0 until first needed. */
   sig = 0;

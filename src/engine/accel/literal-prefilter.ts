@@ -12,7 +12,7 @@
 // rare bytes (rare-bytes.ts). Which one applies is decided per value by one scan for rare bytes.
 import { AhoCorasick } from '../../operators/aho-corasick.js';
 import type { Rule } from '../rule.js';
-import { byPipeline, emptyAnswer, type PrefilterGroup } from './prefilter-group.js';
+import { byPipeline, emptyAnswer, HOT_CACHE_SLOT, type PrefilterGroup } from './prefilter-group.js';
 import { literalConditions, type LiteralConditions } from './required-literals.js';
 import { hasRareByte, RARE } from './rare-bytes.js';
 
@@ -29,7 +29,7 @@ const SPLIT_NO_ANY = 2; // rare bytes: maybe; plain value: the plain one
 const MAX_LITERAL = 8;
 
 /** The answer cache slot of every literal group (they all give the same answer for a value). */
-export const LITERAL_CACHE_SLOT = 0;
+export const LITERAL_CACHE_SLOT = HOT_CACHE_SLOT;
 
 /** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
 export class LiteralIndex {

@@ -19,6 +19,9 @@ export interface PrefilterGroup {
   answer(value: string): Uint32Array | null;
 }
 
+/** The cache slot a memo keeps in a field (ValueMemo.answer0): the one asked for nearly every string. */
+export const HOT_CACHE_SLOT = 0;
+
 export interface PrefilterSlot {
   group: PrefilterGroup;
   /** The rule's bit in the group's answers. */
