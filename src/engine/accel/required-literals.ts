@@ -125,6 +125,13 @@ function analyse(node: Node, excluded: Uint8Array | null): Info {
 
 /** Whether a set has no character left once `excluded` bytes (and every char above 0xff) are gone. */
 function isEmptyWithout(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array): boolean {
+  const c = node.single;
+  if (c !== undefined) {
+    // The loops below for a one-byte set (most nodes: every literal character), without 2×256 steps.
+    if (!excluded[c]) return false;
+    if (!node.fold || c < 0x41 || c > 0x7a) return true;
+    return excluded[c <= 0x5a ? c | 0x20 : c & ~0x20] === 1;
+  }
   for (let c = 0; c < 256; c++) {
     if (!node.chars[c] || excluded[c]) continue;
     // Under (?i) a letter also matches its other case; excluded bytes are never letters, but be exact.
@@ -143,6 +150,13 @@ function isEmptyWithout(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Arr
 /** The characters of a one-character set as folded strings, or null when not enumerable as ASCII. */
 function setChars(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array | null): Set<string> | null {
   if (node.wide && excluded === null) return null; // (under a restriction, chars above 0xff do not occur)
+  const c = node.single;
+  if (c !== undefined) {
+    // The loop below for a one-byte set, without its 256 steps.
+    if (excluded !== null && excluded[c] && !(node.fold && isLetter(c))) return null;
+    if (c >= 0x80 && node.fold) return null;
+    return singleton(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
   const out = new Set<string>();
   for (let c = 0; c < 256; c++) {
     if (!node.chars[c]) continue;
@@ -154,6 +168,16 @@ function setChars(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array | n
     if (out.size > MAX_CLASS_CHARS) return null;
   }
   return out.size === 0 ? null : out;
+}
+
+/**
+ * The one-string exact set of a byte, shared: sets handed between the functions below are never
+ * changed once made (alternation and minimal build new ones).
+ */
+const SINGLETONS: Array<Set<string> | undefined> = new Array(256);
+
+function singleton(c: number): Set<string> {
+  return (SINGLETONS[c] ??= new Set([String.fromCharCode(c)]));
 }
 
 function isLetter(c: number): boolean {
