@@ -77,6 +77,7 @@ function minimal(set: Set<string>): Set<string> {
     let contained = false;
     for (let li = 0; li < lengths.length && !contained; li++) {
       const len = lengths[li]!;
+      if (len === s.length) break; // a distinct literal of the same length cannot be inside s
       for (let i = 0; i + len <= s.length; i++) {
         if (kept.has(s.slice(i, i + len))) {
           contained = true;
