@@ -230,7 +230,17 @@ function concat(items: Info[]): Info {
   // one of its strings as a substring. An item that is not exact (or would overflow) ends the run.
   let run: Set<string> = new Set(['']);
   let allExact = true;
-  for (const item of items) {
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k]!;
+    if (run.size === 1 && item.exact !== null && item.exact.size === 1) {
+      // A run of one-string items (a literal word): what cross() would give step by step, built
+      // as one string instead of a set and a string per character.
+      let s = only(run);
+      for (; k < items.length && items[k]!.exact !== null && items[k]!.exact!.size === 1; k++) s += only(items[k]!.exact!);
+      k--;
+      run = new Set([s]);
+      continue;
+    }
     if (item.exact !== null) {
       const next = cross(run, item.exact);
       if (next !== null) {
@@ -250,6 +260,12 @@ function concat(items: Info[]): Info {
   }
   consider(run);
   return { exact: allExact ? run : null, required: chosen };
+}
+
+/** The one string of a one-string set. */
+function only(set: Set<string>): string {
+  for (const s of set) return s;
+  throw new Error('empty set');
 }
 
 function alternation(items: Info[]): Info {
