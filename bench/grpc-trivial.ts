@@ -26,10 +26,10 @@ export function runTrivialServer(address: string): void {
   process.on('SIGINT', stop);
 }
 
-/** Starts the trivial server on a unix socket in `dir`; resolves once it listens. */
-export async function startTrivialServer(dir: string): Promise<{ pid: number; target: string; stop: () => Promise<void> }> {
+/** Starts the trivial server on a unix socket in `dir` (extra environment: `env`); resolves once it listens. */
+export async function startTrivialServer(dir: string, env: NodeJS.ProcessEnv = {}): Promise<{ pid: number; target: string; stop: () => Promise<void> }> {
   const target = `unix:${join(dir, 'trivial.sock')}`;
-  const child = spawn(process.execPath, [TRIVIAL_SERVER_SCRIPT, target], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TRIVIAL_SERVER_SCRIPT, target], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise<void>((resolve, reject) => {

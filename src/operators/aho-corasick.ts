@@ -33,6 +33,15 @@ const IDENTITY: Uint8Array = (() => {
   return t;
 })();
 
+/** `phrase` as the automaton's byte key: each char reduced to its byte, then folded by `fold`. */
+function foldKey(phrase: string, fold: Uint8Array, caseInsensitive: boolean): string {
+  // Pure ASCII (nearly every phrase): toLowerCase() folds exactly A-Z there, and no reduction applies.
+  if (/^[\x00-\x7f]*$/.test(phrase)) return caseInsensitive ? phrase.toLowerCase() : phrase;
+  let key = '';
+  for (let i = 0; i < phrase.length; i++) key += String.fromCharCode(fold[phrase.charCodeAt(i) & 0xff]!);
+  return key;
+}
+
 export class AhoCorasick {
   /** The phrases, as given (duplicates after folding keep the first spelling). */
   readonly phrases: readonly string[];
@@ -61,8 +70,7 @@ export class AhoCorasick {
     const seen = new Set<string>();
     for (const phrase of phrases) {
       if (phrase.length === 0) continue; // ModSecurity ignores empty phrases
-      let key = '';
-      for (let i = 0; i < phrase.length; i++) key += String.fromCharCode(this.fold[phrase.charCodeAt(i) & 0xff]!);
+      const key = foldKey(phrase, this.fold, caseInsensitive);
       if (seen.has(key)) continue;
       seen.add(key);
       keys.push(key);

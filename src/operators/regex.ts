@@ -87,8 +87,14 @@ const CLASS_ESCAPES: Readonly<Record<string, { outside: string; inside?: string 
  * so escapes are only rewritten where they are escapes.
  */
 export function translatePattern(pattern: string, target: Target): string {
-  return translate(pattern, target).source;
+  if (pattern === lastTranslation.pattern && target === lastTranslation.target) return lastTranslation.source;
+  const source = translate(pattern, target).source;
+  lastTranslation = { pattern, target, source };
+  return source;
 }
+
+/** @rx asks for the RE2 translation of a pattern right after compileRegex made it: kept for that. */
+let lastTranslation: { pattern: string; target: Target; source: string } = { pattern: '', target: 're2', source: '' };
 
 /**
  * Calls `visit(i)` for each '(' and ')' of `src` from `from` on that is syntax (not escaped, not

@@ -43,6 +43,8 @@ export interface AppOptions {
   drainTimeoutMs?: number;
   /** Collect default process metrics (default true). */
   defaultMetrics?: boolean;
+  /** Runs once everything is loaded and bound, just before the app reports ready (nothing served yet). */
+  beforeReady?: () => void;
 }
 
 export interface App {
@@ -142,6 +144,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     throw err;
   }
 
+  options.beforeReady?.();
   state = 'ready';
   health.setStatus('SERVING');
   logger.info(

@@ -8,7 +8,9 @@
 
 export type Node =
   | { kind: 'empty' } // matches "" (also anchors and \b: zero-width, so "" is what they contribute)
-  | { kind: 'set'; chars: Uint8Array; wide: boolean; fold: boolean } // one character; fold = (?i) applies
+  // One character; fold = (?i) applies. `single`: the one byte of a set built from a literal
+  // character (its `chars` array is shared between nodes: never mutate a node's chars).
+  | { kind: 'set'; chars: Uint8Array; wide: boolean; fold: boolean; single?: number }
   | { kind: 'any' } // . or anything we do not model as a set
   | { kind: 'concat'; items: Node[] }
   | { kind: 'alt'; items: Node[] }
@@ -23,6 +25,13 @@ function charset(codes: Iterable<number>): Uint8Array {
   const s = new Uint8Array(256);
   for (const c of codes) s[c] = 1;
   return s;
+}
+
+/** Per byte, the set holding just that byte (shared by every literal character node). */
+const SINGLE_CHARS: Array<Uint8Array | undefined> = new Array(256);
+
+function singleChars(code: number): Uint8Array {
+  return (SINGLE_CHARS[code] ??= charset([code]));
 }
 
 function range(a: number, b: number): number[] {
@@ -154,7 +163,7 @@ class Parser {
 
   private single(code: number, flags: Flags): Node {
     if (code > 0xff) return { kind: 'set', chars: new Uint8Array(256), wide: true, fold: flags.i };
-    return { kind: 'set', chars: charset([code]), wide: false, fold: flags.i };
+    return { kind: 'set', chars: singleChars(code), wide: false, fold: flags.i, single: code };
   }
 
   private group(flags: Flags): Node | null {

@@ -77,6 +77,7 @@ function minimal(set: Set<string>): Set<string> {
     let contained = false;
     for (let li = 0; li < lengths.length && !contained; li++) {
       const len = lengths[li]!;
+      if (len === s.length) break; // a distinct literal of the same length cannot be inside s
       for (let i = 0; i + len <= s.length; i++) {
         if (kept.has(s.slice(i, i + len))) {
           contained = true;
@@ -125,6 +126,13 @@ function analyse(node: Node, excluded: Uint8Array | null): Info {
 
 /** Whether a set has no character left once `excluded` bytes (and every char above 0xff) are gone. */
 function isEmptyWithout(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array): boolean {
+  const c = node.single;
+  if (c !== undefined) {
+    // The loops below for a one-byte set (most nodes: every literal character), without 2×256 steps.
+    if (!excluded[c]) return false;
+    if (!node.fold || c < 0x41 || c > 0x7a) return true;
+    return excluded[c <= 0x5a ? c | 0x20 : c & ~0x20] === 1;
+  }
   for (let c = 0; c < 256; c++) {
     if (!node.chars[c] || excluded[c]) continue;
     // Under (?i) a letter also matches its other case; excluded bytes are never letters, but be exact.
@@ -143,6 +151,13 @@ function isEmptyWithout(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Arr
 /** The characters of a one-character set as folded strings, or null when not enumerable as ASCII. */
 function setChars(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array | null): Set<string> | null {
   if (node.wide && excluded === null) return null; // (under a restriction, chars above 0xff do not occur)
+  const c = node.single;
+  if (c !== undefined) {
+    // The loop below for a one-byte set, without its 256 steps.
+    if (excluded !== null && excluded[c] && !(node.fold && isLetter(c))) return null;
+    if (c >= 0x80 && node.fold) return null;
+    return singleton(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
   const out = new Set<string>();
   for (let c = 0; c < 256; c++) {
     if (!node.chars[c]) continue;
@@ -154,6 +169,16 @@ function setChars(node: Extract<Node, { kind: 'set' }>, excluded: Uint8Array | n
     if (out.size > MAX_CLASS_CHARS) return null;
   }
   return out.size === 0 ? null : out;
+}
+
+/**
+ * The one-string exact set of a byte, shared: sets handed between the functions below are never
+ * changed once made (alternation and minimal build new ones).
+ */
+const SINGLETONS: Array<Set<string> | undefined> = new Array(256);
+
+function singleton(c: number): Set<string> {
+  return (SINGLETONS[c] ??= new Set([String.fromCharCode(c)]));
 }
 
 function isLetter(c: number): boolean {
@@ -205,7 +230,17 @@ function concat(items: Info[]): Info {
   // one of its strings as a substring. An item that is not exact (or would overflow) ends the run.
   let run: Set<string> = new Set(['']);
   let allExact = true;
-  for (const item of items) {
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k]!;
+    if (run.size === 1 && item.exact !== null && item.exact.size === 1) {
+      // A run of one-string items (a literal word): what cross() would give step by step, built
+      // as one string instead of a set and a string per character.
+      let s = only(run);
+      for (; k < items.length && items[k]!.exact !== null && items[k]!.exact!.size === 1; k++) s += only(items[k]!.exact!);
+      k--;
+      run = new Set([s]);
+      continue;
+    }
     if (item.exact !== null) {
       const next = cross(run, item.exact);
       if (next !== null) {
@@ -225,6 +260,12 @@ function concat(items: Info[]): Info {
   }
   consider(run);
   return { exact: allExact ? run : null, required: chosen };
+}
+
+/** The one string of a one-string set. */
+function only(set: Set<string>): string {
+  for (const s of set) return s;
+  throw new Error('empty set');
 }
 
 function alternation(items: Info[]): Info {
