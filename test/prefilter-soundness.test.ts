@@ -15,6 +15,8 @@ import { entryConfText } from '../bench/lib/crs-config.js';
 import { enginePair } from './helpers/differential.js';
 import { sharedPath } from '../bench/lib/shared.js';
 import { loadValueCorpus, sample } from './helpers/value-corpus.js';
+import { detectXSSFactory } from '../src/operators/libinjection.js';
+import { detectXSS } from '../src/libinjection/index.js';
 
 const NO_CAPTURE: OperatorTx = { captureEnabled: false, setCapture: () => {} };
 
@@ -143,4 +145,32 @@ test('CRS v4: no prefilter says "cannot match" where the rule matches (corpus va
   t.diagnostic(`${links.length} rule links, ${values.length} values, ${matches} operator matches checked`);
   assert.ok(matches > 1000, 'the corpus makes many rules match');
   assert.deepEqual(violations.slice(0, 10), [], `${violations.length} unsound prefilter answers`);
+});
+
+test("@detectXSS's required literals: libinjection flags nothing without '<' or '='", () => {
+  const op = detectXSSFactory({ name: 'detectxss', arg: '', expand: null, baseDir: '.', options: {}, ruleId: 0 });
+  assert.deepEqual(op.prefilterRequired, ['<', '=']);
+  // The corpus, and each value with those two characters removed or blanked (their neighbours then meet).
+  const values = loadValueCorpus().all;
+  assert.ok(values.length > 10000 || process.env.CI !== 'true', 'corpus present');
+  let flagged = 0;
+  const violations: string[] = [];
+  for (const v of values) {
+    for (const s of [v, v.replace(/[<=]/g, ''), v.replace(/[<=]/g, ' ')]) {
+      if (!detectXSS(s)) continue;
+      flagged++;
+      if (!s.includes('<') && !s.includes('=')) violations.push(JSON.stringify(s).slice(0, 120));
+    }
+  }
+  assert.ok(flagged > 1000 || process.env.CI !== 'true', `${flagged} values flagged`);
+  // Generated strings over the bytes libinjection's HTML5 tokenizer and attribute lists react to.
+  const alphabet = [...'<=>"\'`/ \t\n\f\r!-?&#;:()[]{}\\%0xabcjavascriptonerrorstyleimportxmlDOCTYPE'];
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.constantFrom(...alphabet), fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c))), { maxLength: 24 }), (chars) => {
+      const s = chars.join('');
+      return s.includes('<') || s.includes('=') || !detectXSS(s);
+    }),
+    { numRuns: 100_000 },
+  );
+  assert.deepEqual(violations.slice(0, 10), [], `${violations.length} flagged values without '<' or '='`);
 });

@@ -13,4 +13,9 @@ export const detectSQLiFactory: OperatorFactory = () => ({
 
 export const detectXSSFactory: OperatorFactory = () => ({
   evaluate: (_tx, input) => detectXSS(input),
+  // libinjection flags a tag, comment or doctype (all open with '<') or a value given to a
+  // dangerous attribute (after '='); in no parsing context does anything else reach a verdict.
+  prefilterRequired: XSS_REQUIRED,
 });
+
+const XSS_REQUIRED: readonly string[] = Object.freeze(['<', '=']);

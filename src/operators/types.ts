@@ -45,6 +45,11 @@ export interface Operator {
    * folded), so the engine's literal prefilter may skip `evaluate` when none does.
    */
   readonly prefilterPhrases?: readonly string[];
+  /**
+   * Literals one of which occurs (ASCII case folded) in every input the operator matches: a
+   * necessary condition only, so the engine's literal prefilter may skip `evaluate` when none does.
+   */
+  readonly prefilterRequired?: readonly string[];
 }
 
 /** Builds an operator at load time; throws an Error with a clear message for a bad argument. */

@@ -11,7 +11,7 @@ import { buildRulePrechecks, UnionSlots } from './rule-precheck.js';
 
 export interface AccelerationStats {
   enabled: boolean;
-  /** Static RE2 @rx and @pm links that could be prefiltered at all. */
+  /** Static RE2 @rx, @pm and required-literal (@detectXSS) links that could be prefiltered at all. */
   candidates: number;
   literal: LiteralPrefilterStats;
   /** RE2.Set groups for the candidates without literals. */
@@ -26,7 +26,7 @@ export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): Acce
   for (const r of links) {
     r.prefilter = null;
     r.precheck = null;
-    if (r.operator.prefilterPattern !== undefined || r.operator.prefilterPhrases !== undefined) candidates.push(r);
+    if (r.operator.prefilterPattern !== undefined || r.operator.prefilterPhrases !== undefined || r.operator.prefilterRequired !== undefined) candidates.push(r);
   }
   const stats: AccelerationStats = {
     enabled,

@@ -1,5 +1,6 @@
-// Literal prefilter: every static RE2 @rx with required literals (required-literals.ts), and every
-// static @pm / @pmFromFile (whose phrases are exactly its condition), gets a condition slot in the
+// Literal prefilter: every static RE2 @rx with required literals (required-literals.ts), every
+// static @pm / @pmFromFile (whose phrases are exactly its condition) and every operator declaring
+// literals it requires (Operator.prefilterRequired, e.g. @detectXSS) gets a condition slot in the
 // group of its transformation pipeline. All literals of all groups live in one Aho-Corasick
 // automaton (LiteralIndex), and all slots of all groups in one bit numbering: one pass over a
 // distinct value finds every literal of every rule and gives one answer for every group at once.
@@ -150,7 +151,7 @@ function foldPhrase(p: string): string {
 }
 
 function conditionsOfRule(r: Rule): LiteralConditions | null {
-  const phrases = r.operator.prefilterPhrases;
+  const phrases = r.operator.prefilterPhrases ?? r.operator.prefilterRequired;
   if (phrases !== undefined) return { any: phrases.filter((p) => p.length > 0).map(foldPhrase), plain: null };
   const pattern = r.operator.prefilterPattern;
   if (pattern === undefined) return null;
