@@ -180,7 +180,7 @@ test('normalizePath fast path agrees with the full algorithm', () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
   };
-  for (let k = 0; k < 20000; k++) {
+  for (let k = 0; k < 200000; k++) {
     let s = '';
     const len = rnd(10);
     for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];

@@ -82,9 +82,14 @@ function normalize(buf: Buffer, win: boolean): number {
   return dst;
 }
 
-/** Inputs without '.', "//" (or '\' for Windows) are already normal. */
+/**
+ * Inputs already normal: without '.' and "//", or without any '/' and not ending in '.' (a dot
+ * only matters next to a separator, or as the last segment); neither with '\' for Windows.
+ */
 function alreadyNormal(input: string, win: boolean): boolean {
-  return !input.includes('.') && !input.includes('//') && !(win && input.includes('\\'));
+  if (win && input.includes('\\')) return false;
+  if (!input.includes('/')) return input.charCodeAt(input.length - 1) !== DOT;
+  return !input.includes('.') && !input.includes('//');
 }
 
 export function normalizePath(input: string): string {
