@@ -152,7 +152,12 @@ export class Rule {
         if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
         // The budget is consulted per value too: one rule over a hostile body can be long.
         if (tx.budget !== null && tx.budgetSpent(kv.value.length)) return false;
-        if (this.test(tx, target, kv, memos === null ? tx.memo(kv.value) : tx.entryMemo(memos, i, kv))) matched = true;
+        if (this.pipeline === null && this.prefilter === null) {
+          // Nothing to transform or prefilter (TX numbers, t:none checks): no memo needed.
+          if (this.matchValue(tx, target, kv, kv.value, this.operator.evaluate(tx, kv.value))) matched = true;
+        } else if (this.test(tx, target, kv, memos === null ? tx.memo(kv.value) : tx.entryMemo(memos, i, kv))) {
+          matched = true;
+        }
       }
     }
     if (!matched) return false;

@@ -81,6 +81,9 @@ export interface Interruption {
 
 const EMPTY: readonly KV[] = [];
 
+/** Collections with more values than this are unioned by signature (Transaction.signatureBuckets); smaller ones value by value. */
+const MIN_BUCKETED_VALUES = 8;
+
 /** Inspected bytes between two clock reads inside a rule (~tens of µs of regex work). */
 const BUDGET_CHECK_BYTES = 16384;
 /** What one value counts for besides its length: the per-value loop, pipeline and operator call. */
@@ -445,7 +448,7 @@ export class Transaction implements OperatorTx {
     const cached = this.ucache[slot];
     if (cached !== undefined) return cached;
     const u = new UnionBuilder(group);
-    if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities) {
+    if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities && def.read(this).length > MIN_BUCKETED_VALUES) {
       // Values whose char classes make the pipeline an identity give their own (raw) answer: one
       // OR per distinct signature for those, a pipeline pass only for the others.
       const b = this.signatureBuckets(def, group);
@@ -521,7 +524,12 @@ export class Transaction implements OperatorTx {
   }
 
   runtimeExclusionsFor(rule: Rule): Exclusion[] | null {
+    // Small enough to be inlined into every rule's evaluation; the rare ctl case is out of line.
     if (this.removedTargetsById === null && this.removedTargetsByTag === null && this.removedTargetsByMsg === null) return null;
+    return this.collectRuntimeExclusions(rule);
+  }
+
+  private collectRuntimeExclusions(rule: Rule): Exclusion[] | null {
     const byId = this.removedTargetsById?.get(rule.id);
     let out: Exclusion[] | null = byId === undefined ? null : byId.slice();
     if (this.removedTargetsByTag !== null) {
