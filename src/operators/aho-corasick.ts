@@ -60,6 +60,8 @@ export class AhoCorasick {
   private readonly fail: Int32Array;
   private readonly output: Int32Array; // phrase index or NONE
   private readonly phraseState: Int32Array; // per phrase: the state where it ends
+  /** Per phrase: the next phrase along the fail chain of the state where it ends (its longest proper suffix phrase), or NONE. */
+  private readonly nextOutput: Int32Array;
 
   constructor(phrases: readonly string[], caseInsensitive = true) {
     this.fold = caseInsensitive ? FOLD : IDENTITY;
@@ -179,6 +181,8 @@ export class AhoCorasick {
         queue[tail++] = t;
       }
     }
+    this.nextOutput = new Int32Array(kept.length);
+    for (let p = 0; p < kept.length; p++) this.nextOutput[p] = this.output[this.fail[this.phraseState[p]!]!]!;
   }
 
   /** Child of `s` on byte `b`, or NONE (non-root states). */
@@ -238,6 +242,7 @@ export class AhoCorasick {
   collect(input: string, seen: Uint8Array, found: Int32Array): number {
     const fold = this.fold;
     const output = this.output;
+    const nextOutput = this.nextOutput;
     let n = 0;
     let s = ROOT;
     for (let i = 0; i < input.length; i++) {
@@ -248,7 +253,7 @@ export class AhoCorasick {
       }
       s = this.step(s, fold[c]!);
       // Walk the outputs along the fail chain; stop at a phrase already seen (its suffixes were too).
-      for (let p = output[s]!; p !== NONE && seen[p] === 0; p = output[this.fail[this.phraseState[p]!]!]!) {
+      for (let p = output[s]!; p !== NONE && seen[p] === 0; p = nextOutput[p]!) {
         seen[p] = 1;
         found[n++] = p;
       }
