@@ -35,14 +35,17 @@ SecRule ARGS:ctl "@streq off" "id:24,phase:1,pass,nolog,ctl:ruleRemoveTargetById
 SecRule ARGS "@rx bad(?:x|y)" "id:25,phase:2,pass,log,t:lowercase"
 SecRule ARGS "@pm evilone badx" "id:26,phase:2,pass,log,t:none"
 SecRule ARGS_POST "@rx evil(?:one|two)|bad(?:x|y)" "id:27,phase:2,pass,log,t:lowercase"
+SecRule ARGS|ARGS_NAMES "@rx evil(?:one|two)" "id:28,phase:2,pass,log,t:none,t:urlDecodeUni,t:lowercase"
+SecRule ARGS "@pm danger.x" "id:29,phase:2,pass,log,t:none,t:removeWhitespace"
 SecRule TX:score "@ge 3" "id:90,phase:2,deny,status:403,log"
 `;
 
 const pair = enginePair(RULES);
 
-const word = fc.constantFrom('evilone', 'EvilTwo', 'badx', 'BADY', 'danger', 'Peril', 'probe7', 'sonde1', 'worse', 'hello', 'q', 'skip', 'ctl', 'off', '%65vilone', 'x', 'é', 'Ā', '');
+const word = fc.constantFrom('evilone', 'EvilTwo', 'badx', 'BADY', 'danger', 'Peril', 'probe7', 'sonde1', 'worse', 'hello', 'q', 'skip', 'ctl', 'off', '%65vilone', 'x', 'é', 'Ā', '', ' ', '.');
 const text = fc.array(word, { maxLength: 3 }).map((w) => w.join(''));
-const pairs = fc.array(fc.tuple(fc.constantFrom('q', 'skip', 'ctl', 'a', 'danger', 'peril', 'evilone'), text), { maxLength: 4 });
+// Up to 12 pairs: collections of more than 8 values are unioned by signature buckets, smaller ones value by value.
+const pairs = fc.array(fc.tuple(fc.constantFrom('q', 'skip', 'ctl', 'a', 'danger', 'peril', 'evilone'), text), { maxLength: 12 });
 
 function build(query: Array<[string, string]>, body: Array<[string, string]>, probe: string, cookie: string): HttpRequest {
   const enc = (kv: Array<[string, string]>): string => kv.map(([k, v]) => `${k}=${percentEncode(v)}`).join('&');
