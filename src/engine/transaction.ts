@@ -39,6 +39,8 @@ interface SignatureBuckets {
 class UnionBuilder {
   private acc: Uint32Array | null;
   private last: Uint32Array | null;
+  /** Whether `acc` is our own copy (else it is an answer, shared and never written). */
+  private owned = false;
   unknown = false;
   constructor(
     private readonly group: PrefilterGroup,
@@ -57,10 +59,14 @@ class UnionBuilder {
       return;
     }
     this.last = h;
-    const acc = this.acc!;
+    let acc = this.acc!;
     if (acc === this.group.none) {
-      this.acc = h.slice();
+      this.acc = h; // a single distinct answer is the union itself
       return;
+    }
+    if (!this.owned) {
+      this.acc = acc = acc.slice();
+      this.owned = true;
     }
     const from = this.allWords ? 0 : this.group.wordFrom;
     const to = this.allWords ? h.length : this.group.wordTo; // only the group's bits are read
@@ -447,8 +453,10 @@ export class Transaction implements OperatorTx {
   unionAnswer(slot: number, group: PrefilterGroup, pipeline: TransformNode | null, def: VariableDef): Uint32Array | null {
     const cached = this.ucache[slot];
     if (cached !== undefined) return cached;
+    const entries = def.read(this);
+    if (entries.length === 0) return (this.ucache[slot] = group.none);
     const u = new UnionBuilder(group);
-    if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities && def.read(this).length > MIN_BUCKETED_VALUES) {
+    if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities && entries.length > MIN_BUCKETED_VALUES) {
       // Values whose char classes make the pipeline an identity give their own (raw) answer: one
       // OR per distinct signature for those, a pipeline pass only for the others.
       const b = this.signatureBuckets(def, group);
@@ -462,7 +470,6 @@ export class Transaction implements OperatorTx {
         for (let j = 0; j < members.length && !u.unknown; j++) u.add(this.answer(group, this.through(b.memos[members[j]!]!, pipeline!)));
       }
     } else {
-      const entries = def.read(this);
       const memos = this.entryMemos(def, entries);
       for (let i = 0; i < entries.length && !u.unknown; i++) {
         const m = this.entryMemo(memos, i, entries[i]!);
