@@ -104,22 +104,22 @@ export class Rule {
       const target = targets[t]!;
       if (target.count) {
         const n = this.countEntries(tx, target, runtimeExcl);
-        if (this.test(tx, target, null, tx.memo(String(n)))) matched = true;
+        if (this.test(tx, target, null, tx.values.memo(String(n)))) matched = true;
         continue;
       }
       const us = this.unionSlots;
       if (us !== null && us[t]! >= 0) {
         // A whole collection the precheck saw: its union answer, then per value the memos it filled.
         const pf = this.prefilter!;
-        const union = tx.unionAnswer(us[t]!, pf.group, this.pipeline, target.def);
+        const union = tx.values.unionAnswer(us[t]!, pf.group, this.pipeline, target.def);
         if (union !== null && !maybe(union, pf.index)) continue;
         const entries = target.def.read(tx);
-        const memos = tx.entryMemos(target.def, entries);
+        const memos = tx.values.entryMemos(target.def, entries);
         for (let i = 0; i < entries.length; i++) {
           const kv = entries[i]!;
-          const raw = tx.entryMemo(memos, i, kv);
-          const m = this.pipeline === null ? raw : tx.through(raw, this.pipeline);
-          const h = tx.answer(pf.group, m);
+          const raw = tx.values.entryMemo(memos, i, kv);
+          const m = this.pipeline === null ? raw : tx.values.through(raw, this.pipeline);
+          const h = tx.values.answer(pf.group, m);
           if (h !== null && !maybe(h, pf.index)) continue;
           if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
           if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
@@ -140,8 +140,8 @@ export class Rule {
         if (target.def.dynamic) {
           if (entries.length > 0) entries = entries.slice(); // rules may modify it while we iterate
         } else {
-          memos = tx.entryMemos(target.def, entries);
-          if (target.keyLower !== null) keys = tx.entryKeysLower(target.def, entries);
+          memos = tx.values.entryMemos(target.def, entries);
+          if (target.keyLower !== null) keys = tx.values.entryKeysLower(target.def, entries);
         }
       }
       for (let i = 0; i < entries.length; i++) {
@@ -155,7 +155,7 @@ export class Rule {
         if (this.pipeline === null && this.prefilter === null) {
           // Nothing to transform or prefilter (TX numbers, t:none checks): no memo needed.
           if (this.matchValue(tx, target, kv, kv.value, this.operator.evaluate(tx, kv.value))) matched = true;
-        } else if (this.test(tx, target, kv, memos === null ? tx.memo(kv.value) : tx.entryMemo(memos, i, kv))) {
+        } else if (this.test(tx, target, kv, memos === null ? tx.values.memo(kv.value) : tx.values.entryMemo(memos, i, kv))) {
           matched = true;
         }
       }
@@ -190,21 +190,21 @@ export class Rule {
       let any = this.runOperator(tx, target, kv, raw);
       let prev = raw;
       for (const node of this.pipeline.path) {
-        const m = tx.through(raw, node);
+        const m = tx.values.through(raw, node);
         if (m.value === prev.value) continue;
         prev = m;
         if (this.runOperator(tx, target, kv, m)) any = true;
       }
       return any;
     }
-    return this.runOperator(tx, target, kv, this.pipeline === null ? raw : tx.through(raw, this.pipeline));
+    return this.runOperator(tx, target, kv, this.pipeline === null ? raw : tx.values.through(raw, this.pipeline));
   }
 
   private runOperator(tx: Transaction, target: Target, kv: KV | null, m: ValueMemo): boolean {
     let r: boolean;
     const pf = this.prefilter;
     if (pf !== null) {
-      const h = tx.answer(pf.group, m);
+      const h = tx.values.answer(pf.group, m);
       r = h === null || maybe(h, pf.index) ? this.operator.evaluate(tx, m.value) : false;
     } else {
       r = this.operator.evaluate(tx, m.value);

@@ -186,7 +186,7 @@ export class TraceRecorder {
     if (!link.multiMatch) return path.map((n) => n.name);
     if (value === raw) return [];
     for (let i = 0; i < path.length; i++) {
-      if (this.tx.transform(path[i]!, raw) === value) return path.slice(0, i + 1).map((n) => n.name);
+      if (this.tx.values.transform(path[i]!, raw) === value) return path.slice(0, i + 1).map((n) => n.name);
     }
     return path.map((n) => n.name);
   }

@@ -72,15 +72,15 @@ function precheckFor(rule: Rule, slots: UnionSlots): { precheck: RulePrecheck; u
   const pipeline: TransformNode | null = rule.pipeline;
   const count = kinds.length;
   const mayHit = (tx: Transaction, value: string): boolean => {
-    const m = tx.memo(value);
-    const h = tx.answer(group, pipeline === null ? m : tx.through(m, pipeline));
+    const m = tx.values.memo(value);
+    const h = tx.values.answer(group, pipeline === null ? m : tx.values.through(m, pipeline));
     return h === null || maybe(h, index);
   };
   const precheck: RulePrecheck = (tx) => {
     for (let t = 0; t < count; t++) {
       const kind = kinds[t];
       if (kind === UNION) {
-        const u = tx.unionAnswer(unionIds[t]!, group, pipeline, defs[t]!);
+        const u = tx.values.unionAnswer(unionIds[t]!, group, pipeline, defs[t]!);
         if (u === null || maybe(u, index)) return true;
       } else if (kind === TX_KEY) {
         const kv = tx.txGet(keys[t]!);
