@@ -11,8 +11,10 @@
 // reducer shrinks an idle heap some seconds after the last major GC). Processes run one after the
 // other, never together.
 //
-//   node dist/bench/rss-bench.js [--requests N] [--idle S] [--settle S] [--crs DIR] [--out FILE]
+//   node dist/bench/rss-bench.js [--requests N] [--idle S] [--settle S] [--crs DIR] [--reference DIST] [--out FILE]
 //
+// --reference DIST (the dist/ of another build, e.g. main's) adds sidewall-crs-reference: the same
+// measurement of that build's `sidewall serve`, for before/after ratios from one run.
 // Writes test-results/rss-bench.json.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -167,17 +169,20 @@ async function main(argv: string[]): Promise<number> {
       idle: { type: 'string', default: '1' },
       settle: { type: 'string', default: '20' },
       crs: { type: 'string', default: sharedPath('crs') },
+      reference: { type: 'string' },
       out: { type: 'string', default: join(REPO_ROOT, 'test-results', 'rss-bench.json') },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: node dist/bench/rss-bench.js [--requests N] [--idle S] [--settle S] [--crs DIR] [--out FILE]');
+    console.log('usage: node dist/bench/rss-bench.js [--requests N] [--idle S] [--settle S] [--crs DIR] [--reference DIST] [--out FILE]');
     return 0;
   }
   const o = { requests: Number(values.requests), idle: Number(values.idle), settle: Number(values.settle) };
   for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v < 0 || v > 600) throw new Error(`--${k}: expected a number 0..600, got ${JSON.stringify(values[k as keyof typeof values])}`);
   if (!existsSync(join(values.crs!, 'rules'))) throw new Error(`CRS v4 not found at ${values.crs} (give --crs DIR, or put it at ../shared/crs)`);
+  const reference = values.reference === undefined ? null : resolve(values.reference);
+  if (reference !== null && !existsSync(join(reference, 'src', 'cli.js'))) throw new Error(`--reference ${reference}: no src/cli.js in it (give a built dist/ directory)`);
   const load = loadavg()[0]!;
   if (load > cpus().length * 0.5) console.log(`warning: 1-minute load average ${load.toFixed(1)} on ${cpus().length} CPUs (RSS is not load-sensitive; readySeconds is)`);
 
@@ -188,8 +193,8 @@ async function main(argv: string[]): Promise<number> {
     const emptyConf = join(work, 'empty.conf');
     writeFileSync(emptyConf, 'SecRuleEngine On\nSecRequestBodyAccess On\n');
     const m = { ...o, work };
-    const server = (rulesFile: string) => async (env: NodeJS.ProcessEnv): Promise<Target> => {
-      const s = await startServer({ rulesFile, mode: 'block', env, logLevel: 'warn' });
+    const server = (rulesFile: string, cliPath?: string) => async (env: NodeJS.ProcessEnv): Promise<Target> => {
+      const s = await startServer({ rulesFile, mode: 'block', env, logLevel: 'warn', ...(cliPath !== undefined ? { cliPath } : {}) });
       return { pid: s.pid, grpc: s.target, stop: () => s.stop() };
     };
     runs.push(await measure('node-bare', 'node -e (the runtime alone)', startBareNode, m));
@@ -199,6 +204,7 @@ async function main(argv: string[]): Promise<number> {
     }, m));
     runs.push(await measure('sidewall-empty', 'sidewall serve, empty rule set', server(emptyConf), m));
     runs.push(await measure('sidewall-crs', 'sidewall serve, CRS v4, --mode block', server(crsConf), m));
+    if (reference !== null) runs.push(await measure('sidewall-crs-reference', `sidewall serve of ${reference}, CRS v4, --mode block`, server(crsConf, join(reference, 'src', 'cli.js')), m));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -215,11 +221,13 @@ async function main(argv: string[]): Promise<number> {
       toNodeBare: ratio(rssOf('node-bare', 'ready')),
       toGrpcTrivial: ratio(rssOf('grpc-trivial', moment) ?? rssOf('grpc-trivial', 'ready')),
       toSidewallEmpty: ratio(rssOf('sidewall-empty', moment)),
+      toReferenceBuild: ratio(rssOf('sidewall-crs-reference', moment)),
     };
   }
   console.log('\nsidewall-crs VmRSS and its ratio to the references (same moment; node-bare at ready):');
   for (const [moment, r] of Object.entries(ratios)) {
-    console.log(`  ${moment.padEnd(14)} ${r.sidewallCrsMb ?? '-'} MB   x${r.toNodeBare ?? '-'} node-bare   x${r.toGrpcTrivial ?? '-'} grpc-trivial   x${r.toSidewallEmpty ?? '-'} sidewall-empty`);
+    console.log(`  ${moment.padEnd(14)} ${r.sidewallCrsMb ?? '-'} MB   x${r.toNodeBare ?? '-'} node-bare   x${r.toGrpcTrivial ?? '-'} grpc-trivial   x${r.toSidewallEmpty ?? '-'} sidewall-empty` +
+      (r.toReferenceBuild !== null ? `   x${r.toReferenceBuild} reference build` : ''));
   }
   for (const r of runs) if (r.settleTimelineMb.length > 0) console.log(`  ${r.name} settling, VmRSS MB each second: ${r.settleTimelineMb.join(' ')}`);
 

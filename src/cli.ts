@@ -22,7 +22,7 @@ import { SecLangError } from './seclang/ast.js';
 import { isCrsDirectory } from './engine/crs-layout.js';
 import { startApp, type App, type EngineHost } from './server/app.js';
 import { ListenError } from './server/listen.js';
-import { releaseStartupGarbage } from './server/startup-memory.js';
+import { IdleMemoryRelease, releaseGarbage } from './server/memory-release.js';
 
 const USAGE = `sidewall — Web Application Firewall for Kubernetes (Envoy ext_authz server, OWASP CRS v4)
 
@@ -235,11 +235,18 @@ async function serve(args: string[]): Promise<void> {
     }
   };
 
-  // The compile's garbage goes before the first check arrives (see startup-memory.ts).
+  // The compile's garbage goes before the first check arrives, later garbage when checks stop
+  // coming (see memory-release.ts).
   const beforeReady = (): void => {
-    const released = releaseStartupGarbage();
-    if (released === null) logger.debug('startup garbage left to the V8 memory reducer (no gc function)');
-    else logger.debug({ gc_ms: Math.round(released.ms), heap_before_mb: mb(released.heapBefore), heap_after_mb: mb(released.heapAfter) }, 'startup garbage released');
+    const released = releaseGarbage();
+    if (released === null) {
+      logger.debug('garbage left to the V8 memory reducer (no gc function)');
+      return;
+    }
+    logger.debug({ gc_ms: Math.round(released.ms), heap_before_mb: mb(released.heapBefore), heap_after_mb: mb(released.heapAfter) }, 'startup garbage released');
+    new IdleMemoryRelease({
+      onRelease: (r) => logger.debug({ gc_ms: Math.round(r.ms), heap_before_mb: mb(r.heapBefore), heap_after_mb: mb(r.heapAfter) }, 'idle: garbage released'),
+    }).start();
   };
 
   startApp({ config, logger, startEngines, beforeReady }).then(

@@ -243,6 +243,19 @@ test('rx: RE2-rejected constructs are named; V8 fallback when the rule id allows
   }
 });
 
+test('rx: compiling the same patterns again (a reload) gives the same answers and the same rejections', () => {
+  for (let round = 0; round < 2; round++) {
+    const re = compileRegex('(?i)un(i)on\\s+select', { ruleId: 80 });
+    assert.equal(re.test('UNION  SELECT'), true, `round ${round}`);
+    assert.deepEqual(re.exec('x union select'), ['union select', 'i']);
+    assert.equal(re.test('union'), false);
+    // Case-insensitive is part of what was validated: the same text with other flags is its own entry.
+    assert.equal(compileRegex('un(i)on', { ruleId: 81, caseInsensitive: true }).test('UNION'), true);
+    assert.equal(compileRegex('un(i)on', { ruleId: 82 }).test('UNION'), false);
+    assert.throws(() => compileRegex('a(?=b)', { ruleId: 83 }), RegexCompileError, `round ${round}`);
+  }
+});
+
 test('V8 fallback: possessive quantifiers keep PCRE semantics and numbering; (?i:...) wrappers become flags', () => {
   const warnings: string[] = [];
   const allow = { regexFallbackRuleIds: new Set([90]), warn: (m: string) => warnings.push(m) };

@@ -174,3 +174,17 @@ test("@detectXSS's required literals: libinjection flags nothing without '<' or 
   );
   assert.deepEqual(violations.slice(0, 10), [], `${violations.length} flagged values without '<' or '='`);
 });
+
+test('literalConditions: a pattern analysed again gives the very same frozen answer, per exclusion table', () => {
+  const pattern = '(?i)(?:union\\s+select|sleep\\s*\\()';
+  const first = literalConditions(pattern, RARE);
+  assert.equal(literalConditions(pattern, RARE), first);
+  assert.ok(Object.isFrozen(first) && (first.any === null || Object.isFrozen(first.any)));
+  assert.throws(() => (first.any as string[]).push('x'), TypeError);
+  // Another exclusion table (or none) is its own analysis.
+  const none = literalConditions(pattern);
+  assert.equal(none.plain, null);
+  assert.deepEqual(none.any, first.any);
+  const other = literalConditions(pattern, new Uint8Array(256));
+  assert.notEqual(other, first);
+});

@@ -319,12 +319,36 @@ interface EngineRegex {
 }
 
 /**
+ * Patterns RE2 compiled in this process, per flags: compiling the same rules again (a reload, one
+ * engine per namespace's settings) need not build every validation program again (~100 ms for
+ * CRS v4). The strings are the ones the compiled regexes hold anyway; bounded.
+ */
+const re2AcceptedByFlags = new Map<string, Set<string>>();
+const MAX_REMEMBERED_PATTERNS = 20_000;
+let rememberedPatterns = 0;
+
+function re2Accepted(translated: string, flags: string): boolean {
+  return re2AcceptedByFlags.get(flags)?.has(translated) === true;
+}
+
+function rememberRe2Accepted(translated: string, flags: string): void {
+  if (rememberedPatterns >= MAX_REMEMBERED_PATTERNS) {
+    re2AcceptedByFlags.clear();
+    rememberedPatterns = 0;
+  }
+  let set = re2AcceptedByFlags.get(flags);
+  if (set === undefined) re2AcceptedByFlags.set(flags, (set = new Set()));
+  set.add(translated);
+  rememberedPatterns++;
+}
+
+/**
  * One class for both engines: they share the RegExp interface. The group count and the global
  * (lastIndex-driven) instance are only built when first needed, to keep load time and memory low.
  * So is the RE2 program itself: the pattern is compiled at load (so a bad one fails there, naming
- * its rule) and that program dropped; it is compiled again at its first use. With the literal
- * prefilter most CRS regexes never run on benign traffic, and their programs are then never held
- * (`sidewall serve` with CRS v4 idles ~15 MB smaller).
+ * its rule; once per process, see re2AcceptedByFlags) and that program dropped; it is compiled
+ * again at its first use. With the literal prefilter most CRS regexes never run on benign traffic,
+ * and their programs are then never held (`sidewall serve` with CRS v4 idles ~15 MB smaller).
  */
 class EngineBackedRegex implements CompiledRegex {
   private re: EngineRegex | null;
@@ -339,8 +363,15 @@ class EngineBackedRegex implements CompiledRegex {
     /** Groups added by the translation (possessive emulation), hidden from callers. */
     private readonly synthetic: readonly number[] = NO_SYNTHETIC,
   ) {
-    const probe = this.make(translated, flags);
-    this.re = engine === 're2' ? null : probe;
+    if (engine === 're2') {
+      if (!re2Accepted(translated, flags)) {
+        this.make(translated, flags); // throws when RE2 rejects it
+        rememberRe2Accepted(translated, flags);
+      }
+      this.re = null;
+    } else {
+      this.re = this.make(translated, flags);
+    }
   }
 
   private compiled(): EngineRegex {

@@ -30,6 +30,10 @@ function charset(codes: Iterable<number>): Uint8Array {
 /** Per byte, the set holding just that byte (shared by every literal character node). */
 const SINGLE_CHARS: Array<Uint8Array | undefined> = new Array(256);
 
+/** Per byte, its literal-character node without and with (?i): shared, like every node, never changed. */
+const SINGLE_EXACT: Array<Node | undefined> = new Array(256);
+const SINGLE_FOLDED: Array<Node | undefined> = new Array(256);
+
 function singleChars(code: number): Uint8Array {
   return (SINGLE_CHARS[code] ??= charset([code]));
 }
@@ -163,7 +167,8 @@ class Parser {
 
   private single(code: number, flags: Flags): Node {
     if (code > 0xff) return { kind: 'set', chars: new Uint8Array(256), wide: true, fold: flags.i };
-    return { kind: 'set', chars: singleChars(code), wide: false, fold: flags.i, single: code };
+    const cache = flags.i ? SINGLE_FOLDED : SINGLE_EXACT;
+    return (cache[code] ??= { kind: 'set', chars: singleChars(code), wide: false, fold: flags.i, single: code });
   }
 
   private group(flags: Flags): Node | null {
