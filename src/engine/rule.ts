@@ -83,6 +83,8 @@ export class Rule {
 
   perMatch: RuntimeAction[] = [];
   afterMatch: RuntimeAction[] = [];
+  /** The entry list of a TX:name target (evaluate). */
+  private readonly txEntry: KV[] = [NO_ENTRY];
 
   /**
    * Evaluates this link and, if it matches, the rest of the chain. Per-match actions (setvar)
@@ -134,7 +136,12 @@ export class Rule {
       let keys: readonly string[] | null = null;
       if (target.keyLower !== null && target.def.name === 'TX') {
         const kv = tx.txGet(target.keyLower);
-        entries = kv === undefined ? EMPTY : [kv];
+        if (kv === undefined) entries = EMPTY;
+        else {
+          // One reusable list per rule: nothing runs this rule again while it iterates.
+          this.txEntry[0] = kv;
+          entries = this.txEntry;
+        }
       } else {
         entries = target.def.read(tx);
         if (target.def.dynamic) {
@@ -159,6 +166,7 @@ export class Rule {
           matched = true;
         }
       }
+      if (entries === this.txEntry) this.txEntry[0] = NO_ENTRY; // keep no request's value past the request
     }
     if (!matched) return false;
     if (this.child !== null && !this.child.evaluate(tx)) return false;
@@ -226,6 +234,7 @@ export class Rule {
 }
 
 const EMPTY: readonly KV[] = [];
+const NO_ENTRY: KV = Object.freeze({ key: '', value: '' });
 
 function excluded(list: Exclusion[], collection: string, key: string): boolean {
   for (let i = 0; i < list.length; i++) {

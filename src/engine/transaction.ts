@@ -27,15 +27,18 @@ const BUDGET_CHECK_BYTES = 16384;
 const BUDGET_PER_VALUE_BYTES = 256;
 
 export class Transaction implements OperatorTx {
-  readonly scalars = new Map<string, KV>();
+  /** Scalar variables, each as the one-entry list a read returns (the same list until it is set again). */
+  readonly scalars = new Map<string, readonly KV[]>();
   readonly collections = new Map<string, KV[]>();
   private readonly tx = new Map<string, KV>();
   readonly startedAt = process.hrtime.bigint();
 
   matchedVar: KV | null = null;
   matchedVarName = '';
-  matchedVars: KV[] = [];
-  matchedVarsNames: KV[] = [];
+  /** MATCHED_VARS of the running rule: one list, emptied for each rule (readers copy dynamic collections). */
+  readonly matchedVars: KV[] = [];
+  /** MATCHED_VARS_NAMES, made from matchedVars when read. */
+  private matchedNames: KV[] | null = null;
   captureEnabled = false;
   currentRule: Rule | null = null;
 
@@ -97,11 +100,11 @@ export class Transaction implements OperatorTx {
 
   setScalar(name: string, value: string): void {
     this.dropUnionRecords();
-    this.scalars.set(name, { key: '', value });
+    this.scalars.set(name, [{ key: '', value }]);
   }
 
   getScalar(name: string): string | undefined {
-    return this.scalars.get(name)?.value;
+    return this.scalars.get(name)?.[0]!.value;
   }
 
   collection(name: string): readonly KV[] {
@@ -235,7 +238,7 @@ export class Transaction implements OperatorTx {
     this.matchedVar = kv;
     this.matchedVarName = name;
     this.matchedVars.push(kv);
-    this.matchedVarsNames.push({ key: name, value: name });
+    this.matchedNames = null;
   }
 
   /**
@@ -256,11 +259,17 @@ export class Transaction implements OperatorTx {
     return true;
   }
 
+  matchedVarsNames(): readonly KV[] {
+    return (this.matchedNames ??= this.matchedVars.map((kv) => ({ key: kv.key, value: kv.key })));
+  }
+
   clearMatchedVars(): void {
     this.matchedVar = null;
     this.matchedVarName = '';
-    if (this.matchedVars.length > 0) this.matchedVars = [];
-    if (this.matchedVarsNames.length > 0) this.matchedVarsNames = [];
+    if (this.matchedVars.length > 0) {
+      this.matchedVars.length = 0;
+      this.matchedNames = null;
+    }
   }
 
   /** A variable changed: the unions (and lower-cased keys) may be stale. */

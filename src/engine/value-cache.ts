@@ -210,6 +210,11 @@ export class ValueCache {
     if (cached !== undefined) return cached;
     const entries = def.read(this.source);
     if (entries.length === 0) return (this.ucache[slot] = group.none);
+    if (entries.length === 1) {
+      // One value: its answer is the union (shared, never written).
+      const m = this.entryMemo(this.entryMemos(def, entries), 0, entries[0]!);
+      return (this.ucache[slot] = this.answer(group, pipeline === null ? m : this.through(m, pipeline)));
+    }
     const u = new UnionBuilder(group);
     if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities && entries.length > MIN_BUCKETED_VALUES) {
       // Values whose char classes make the pipeline an identity give their own (raw) answer: one

@@ -32,10 +32,7 @@ const SCALARS = [
   'REQBODY_PROCESSOR_ERROR', 'HIGHEST_SEVERITY',
 ];
 for (const name of SCALARS) {
-  define(name, false, (tx) => {
-    const kv = tx.scalars.get(name);
-    return kv === undefined ? EMPTY : [kv];
-  }, name === 'HIGHEST_SEVERITY');
+  define(name, false, (tx) => tx.scalars.get(name) ?? EMPTY, name === 'HIGHEST_SEVERITY');
 }
 
 /** Keyed collections stored in tx.collections under their own name. */
@@ -59,7 +56,7 @@ define('XML_DTD', true, readXmlDtd);
 define('DECODED_VALUES', true, readDecodedValues);
 define('TX', true, (tx) => tx.txEntries(), true);
 define('MATCHED_VARS', true, (tx) => tx.matchedVars, true);
-define('MATCHED_VARS_NAMES', true, (tx) => tx.matchedVarsNames, true);
+define('MATCHED_VARS_NAMES', true, (tx) => tx.matchedVarsNames(), true);
 define('MATCHED_VAR', false, (tx) => (tx.matchedVar === null ? EMPTY : [tx.matchedVar]), true);
 define('MATCHED_VAR_NAME', false, (tx) => (tx.matchedVar === null ? EMPTY : [{ key: '', value: tx.matchedVarName }]), true);
 define('RULE', true, (tx) => tx.ruleEntries(), true);
