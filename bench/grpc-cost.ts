@@ -5,6 +5,10 @@
 //   inprocess-eval    Waf.evaluate on the request the server's decoder produces (the engine alone)
 //   inprocess-edge    decode bytes + CheckService.checkMapped + response serialize, in this
 //                     process, without a socket (our edge without grpc-js' transport)
+//   inprocess-eval-contended  Waf.evaluate while --contend busy-loop processes compete for the
+//                     CPUs (as the load generator and other processes compete with a server)
+//   inprocess-eval-rotating   Waf.evaluate over a rotation of the selected requests (cold
+//                     per-request state), compared with their back-to-back mean
 // Server CPU is utime+stime from /proc, split per thread: the main thread (JS + I/O), the V8
 // platform workers (named "node": concurrent GC marking/sweeping, compilation), libuv's thread
 // pool, others. In-process figures are process.cpuUsage() of this process around the loop.
@@ -12,13 +16,14 @@
 //
 //   node dist/bench/grpc-cost.js [--duration S] [--warmup S] [--concurrency N] [--rounds N]
 //        [--requests benign-get,sqli-get,...] [--server-node-flags "--max-semi-space-size=16"]
-//        [--compare-node-flags "..."] [--cpu-prof DIR] [--log-level LVL] [--crs-dir DIR] [--out FILE]
+//        [--compare-node-flags "..."] [--cpu-prof DIR] [--contend N] [--log-level LVL] [--crs-dir DIR] [--out FILE]
 //
 // --compare-node-flags starts a second sidewall-crs server with other V8 flags (e.g. young
 // generation size) measured side by side. --cpu-prof writes the CRS server's .cpuprofile to DIR.
 // Writes test-results/grpc-cost.json. Load goes only to unix sockets in a temp dir; every loop is
 // bounded in time and count; every process started here is stopped.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,51 +41,12 @@ import { benchRequests, envoyCheckRequest, type BenchRequest } from './peers/req
 import { writeRulesConf } from './peers/peer-config.js';
 import { httpStatus, spawnPeer } from './peers/processes.js';
 import { freePort } from './lib/server-process.js';
+import { splitDiff, splitTotal, threadCpu, type ThreadSplit } from './lib/thread-cpu.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..', '..'); // dist/bench → repo
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli.js');
 const DEFAULT_CRS = resolve(process.env.SIDEWALL_SHARED ?? join(REPO_ROOT, '..', 'shared'), 'crs');
-const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
-
-// ---- per-thread CPU ----
-
-export type ThreadGroup = 'main' | 'v8-workers' | 'libuv' | 'other';
-export type ThreadSplit = Record<ThreadGroup, number>;
-
-/** Which group a thread of a Node process belongs to (by tid and /proc comm). */
-export function threadGroup(pid: number, tid: number, comm: string): ThreadGroup {
-  if (tid === pid) return 'main';
-  if (comm === 'node') return 'v8-workers'; // node names its V8 platform worker threads after the process
-  if (comm.startsWith('libuv-worker')) return 'libuv';
-  return 'other';
-}
-
-/** utime+stime seconds of every thread of `pid`, grouped. Threads that ended meanwhile are lost (rare: Node's pools live as long as the process). */
-export function threadCpu(pid: number): ThreadSplit {
-  const out: ThreadSplit = { main: 0, 'v8-workers': 0, libuv: 0, other: 0 };
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    const tid = Number(t);
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended between readdir and read
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out[threadGroup(pid, tid, comm)] += (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
-  }
-  return out;
-}
-
-const splitDiff = (a: ThreadSplit, b: ThreadSplit): ThreadSplit => ({
-  main: b.main - a.main,
-  'v8-workers': b['v8-workers'] - a['v8-workers'],
-  libuv: b.libuv - a.libuv,
-  other: b.other - a.other,
-});
-const splitTotal = (s: ThreadSplit) => s.main + s['v8-workers'] + s.libuv + s.other;
 
 // ---- peers ----
 
@@ -128,6 +94,8 @@ export interface CostRow {
 }
 
 const checkMethod = () => loadProtos().authorization.Check!;
+/** Request name of the rotation row. */
+const ROTATION = 'rotation';
 
 function httpStatusOf(response: Record<string, any>): number {
   if ((response.status?.code ?? 0) === 0) return 200;
@@ -178,6 +146,19 @@ function timeLoop(fn: () => unknown, warmupSeconds: number, seconds: number, min
   return { count: latencies.length, cpuUs: (c.user + c.system) / latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
+/** Runs `fn` while `n` busy-loop processes compete for the CPUs (each ends by itself after `seconds`). */
+async function whileContended<T>(n: number, seconds: number, fn: () => T): Promise<T> {
+  const ms = Math.ceil(seconds * 1000);
+  const children = Array.from({ length: n }, () =>
+    spawn(process.execPath, ['-e', `const e = Date.now() + ${ms}; while (Date.now() < e) {}`], { stdio: 'ignore' }));
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    return fn();
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  }
+}
+
 interface InProcess {
   waf: Waf;
   service: CheckService;
@@ -191,7 +172,7 @@ function inProcessEdge(waf: Waf, logLevel: string): InProcess {
   return { waf, service };
 }
 
-function measureInProcess(ip: InProcess, r: BenchRequest, bytes: Buffer, limits: DriveLimits, warmup: DriveLimits): CostRow[] {
+async function measureInProcess(ip: InProcess, r: BenchRequest, bytes: Buffer, limits: DriveLimits, warmup: DriveLimits, contend: number): Promise<CostRow[]> {
   const m = checkMethod();
   const md = protoLoaderMetadataDecoder((b) => m.requestDeserialize(b));
   const request = decodeCheckRequest(bytes, md).request;
@@ -207,10 +188,26 @@ function measureInProcess(ip: InProcess, r: BenchRequest, bytes: Buffer, limits:
   if (edgeStatus !== r.expect) throw new Error(`in-process edge answered ${edgeStatus} to ${r.name}, expected ${r.expect}`);
   const ev = timeLoop(evalStatus, warmup.seconds, limits.seconds, limits.minCount, limits.maxCount);
   const ed = timeLoop(edge, warmup.seconds, limits.seconds, limits.minCount, limits.maxCount);
-  return [
+  const rows: CostRow[] = [
     { peer: 'inprocess-eval', request: r.name, count: ev.count, cpuUsPerCheck: ev.cpuUs, threadsUs: null, p50Ms: ev.p50Ms, p99Ms: ev.p99Ms, status: first },
     { peer: 'inprocess-edge', request: r.name, count: ed.count, cpuUsPerCheck: ed.cpuUs, threadsUs: null, p50Ms: ed.p50Ms, p99Ms: ed.p99Ms, status: edgeStatus },
   ];
+  if (contend > 0) {
+    // The servers share the CPUs with the load generator (and, on a dev machine, everything else).
+    const c = await whileContended(contend, limits.seconds + 1.5, () => timeLoop(evalStatus, 0.3, limits.seconds, limits.minCount, limits.maxCount));
+    rows.push({ peer: 'inprocess-eval-contended', request: r.name, count: c.count, cpuUsPerCheck: c.cpuUs, threadsUs: null, p50Ms: c.p50Ms, p99Ms: c.p99Ms, status: first });
+  }
+  return rows;
+}
+
+/** Waf.evaluate over a rotation of different requests (each call the next one): CPU µs per evaluate, averaged over the rotation. */
+function measureRotation(ip: InProcess, requests: BenchRequest[], limits: DriveLimits, warmup: DriveLimits): CostRow {
+  const m = checkMethod();
+  const md = protoLoaderMetadataDecoder((b) => m.requestDeserialize(b));
+  const decoded = requests.map((r) => decodeCheckRequest(m.requestSerialize(envoyCheckRequest(r)), md).request);
+  let i = 0;
+  const t = timeLoop(() => ip.waf.evaluate(decoded[i++ % decoded.length]!), warmup.seconds, limits.seconds, limits.minCount, limits.maxCount);
+  return { peer: 'inprocess-eval-rotating', request: ROTATION, count: t.count, cpuUsPerCheck: t.cpuUs, threadsUs: null, p50Ms: t.p50Ms, p99Ms: t.p99Ms, status: 0 };
 }
 
 // ---- report ----
@@ -243,6 +240,8 @@ export interface GrpcCostOptions {
   serverNodeFlags: string[];
   compareNodeFlags: string[] | null;
   cpuProfDir: string | null;
+  /** Busy-loop processes run during the contended in-process measurement; 0 = none. */
+  contend: number;
   logLevel: string;
   crsDir: string;
   out: string;
@@ -273,9 +272,14 @@ export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, un
     for (let round = 0; round < o.rounds; round++) {
       for (const r of all) {
         const bytes = checkMethod().requestSerialize(envoyCheckRequest(r));
-        rows.push(...measureInProcess(ip, r, bytes, limits, warmup));
+        rows.push(...(await measureInProcess(ip, r, bytes, limits, warmup, o.contend)));
         for (const p of peers) rows.push(await measureServer(p, r, bytes, limits, warmup));
-        console.log(`round ${round + 1}/${o.rounds} ${r.name}: ` + rows.slice(-2 - peers.length).map((x) => `${x.peer} ${fmt(x.cpuUsPerCheck)} µs`).join(', '));
+        console.log(`round ${round + 1}/${o.rounds} ${r.name}: ` + rows.filter((x) => x.request === r.name).slice(-(2 + (o.contend > 0 ? 1 : 0) + peers.length)).map((x) => `${x.peer} ${fmt(x.cpuUsPerCheck)} µs`).join(', '));
+      }
+      if (all.length > 1) {
+        const rot = measureRotation(ip, all, limits, warmup);
+        rows.push(rot);
+        console.log(`round ${round + 1}/${o.rounds} rotation of ${all.map((r) => r.name).join('+')}: ${fmt(rot.cpuUsPerCheck)} µs per evaluate`);
       }
     }
   } finally {
@@ -285,7 +289,7 @@ export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, un
 
   const best = bestOf(rows);
   const get = (req: string, peer: string) => best.find((r) => r.request === req && r.peer === peer)?.cpuUsPerCheck ?? null;
-  const order = ['inprocess-eval', 'inprocess-edge', 'grpc-trivial', 'sidewall-empty', 'sidewall-crs', 'sidewall-crs-flags'];
+  const order = ['inprocess-eval', 'inprocess-eval-contended', 'inprocess-edge', 'grpc-trivial', 'sidewall-empty', 'sidewall-crs', 'sidewall-crs-flags'];
   const printed: string[][] = [];
   const summary: Record<string, Record<string, number | null>> = {};
   for (const r of all) {
@@ -303,7 +307,10 @@ export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, un
         t ? fmt(t.main) : '-', t ? fmt(t['v8-workers']) : '-', t ? fmt(t.libuv + t.other) : '-', fmt(row.p50Ms, 3), fmt(row.p99Ms, 3),
       ]);
     }
+    const contendedUs = get(r.name, 'inprocess-eval-contended');
     summary[r.name] = {
+      /** Waf.evaluate with busy processes competing for the CPUs / alone. */
+      contendedOverEval: contendedUs !== null && evalUs ? contendedUs / evalUs : null,
       serverCrsOverInprocessEval: crs !== null && evalUs ? crs / evalUs : null,
       /** What serving adds beyond the engine and the transport: (server CRS − trivial) − engine. */
       excessUs: crs !== null && trivial !== null && evalUs !== null ? crs - trivial - evalUs : null,
@@ -316,12 +323,23 @@ export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, un
       edgeOverEval: edgeUs !== null && evalUs ? edgeUs / evalUs : null,
     };
   }
+  let rotation: Record<string, number | null> | null = null;
+  const rot = best.find((x) => x.peer === 'inprocess-eval-rotating');
+  if (rot !== undefined) {
+    const each = all.map((r) => get(r.name, 'inprocess-eval'));
+    const mean = each.every((x) => x !== null) ? each.reduce((a, b) => a! + b!, 0)! / each.length : null;
+    rotation = { rotatingUs: rot.cpuUsPerCheck, backToBackMeanUs: mean, ratio: mean ? rot.cpuUsPerCheck / mean : null };
+  }
   console.log('\n' + table(['request', 'peer', 'CPU µs/check', '× in-process eval', 'main µs', 'V8 workers µs', 'libuv+other µs', 'p50 ms', 'p99 ms'], printed));
   console.log('\nexcess = server CRS − grpc-trivial − in-process eval (µs of CPU per check the server spends beyond the engine and the bare transport):');
   for (const [name, s] of Object.entries(summary)) {
     console.log(`  ${name}: excess ${fmt(s.excessUs)} µs; server CRS / in-process eval ${fmt(s.serverCrsOverInprocessEval, 2)}; ` +
       `engine in server (CRS − empty) ${fmt(s.engineInServerUs)} µs = ${fmt(s.engineInServerOverInprocessEval, 2)} × in-process eval; ` +
-      `edge beyond transport (empty − trivial) ${fmt(s.edgeOverTransportUs)} µs; in-process edge / eval ${fmt(s.edgeOverEval, 2)}`);
+      `edge beyond transport (empty − trivial) ${fmt(s.edgeOverTransportUs)} µs; in-process edge / eval ${fmt(s.edgeOverEval, 2)}; ` +
+      `eval contended / alone ${fmt(s.contendedOverEval, 2)}`);
+  }
+  if (rotation !== null) {
+    console.log(`  rotation (${all.map((r) => r.name).join('+')}): ${fmt(rotation.rotatingUs)} µs per evaluate vs ${fmt(rotation.backToBackMeanUs)} µs back-to-back (mean): ${fmt(rotation.ratio, 2)}×`);
   }
   const report = {
     generatedAt: new Date().toISOString(),
@@ -330,6 +348,7 @@ export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, un
     rows: best,
     allRounds: rows,
     summary,
+    rotation,
   };
   mkdirSync(dirname(resolve(o.out)), { recursive: true });
   writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
@@ -352,6 +371,7 @@ async function main(argv: string[]): Promise<number> {
       'server-node-flags': { type: 'string' },
       'compare-node-flags': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      contend: { type: 'string', default: '1' },
       'log-level': { type: 'string', default: 'info' },
       'crs-dir': { type: 'string', default: DEFAULT_CRS },
       out: { type: 'string', default: join(REPO_ROOT, 'test-results', 'grpc-cost.json') },
@@ -360,7 +380,7 @@ async function main(argv: string[]): Promise<number> {
   });
   if (values.help) {
     console.log('usage: node dist/bench/grpc-cost.js [--duration S] [--warmup S] [--concurrency N] [--rounds N] [--requests a,b]\n' +
-      '       [--server-node-flags "..."] [--compare-node-flags "..."] [--cpu-prof DIR] [--log-level LVL] [--crs-dir DIR] [--out FILE]\n' +
+      '       [--server-node-flags "..."] [--compare-node-flags "..."] [--cpu-prof DIR] [--contend N] [--log-level LVL] [--crs-dir DIR] [--out FILE]\n' +
       `requests: ${benchRequests().map((r) => r.name).join(', ')}`);
     return 0;
   }
@@ -382,6 +402,7 @@ async function main(argv: string[]): Promise<number> {
     serverNodeFlags: splitFlags(values['server-node-flags']),
     compareNodeFlags: values['compare-node-flags'] === undefined ? null : splitFlags(values['compare-node-flags']),
     cpuProfDir: values['cpu-prof'] ?? null,
+    contend: Math.floor(num('contend', values.contend!, 0)),
     logLevel: values['log-level']!,
     crsDir: values['crs-dir']!,
     out: values.out!,
