@@ -15,18 +15,30 @@ describe('thread-cpu', () => {
   });
 
   it('counts a busy loop on the main thread of a real child process as main-thread CPU', async () => {
-    const child = spawn(process.execPath, ['-e', 'process.stdout.write("GO\\n"); const e = Date.now() + 600; while (Date.now() < e) {} setTimeout(() => {}, 5000)'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // The loop burns a fixed amount of CPU (not of wall time), so a loaded machine only makes it slower.
+    const script = 'process.stdout.write("GO\\n"); const s = process.cpuUsage(); while (process.cpuUsage(s).user < 400000) {} ' +
+      'process.stdout.write("DONE\\n"); setTimeout(() => {}, 30000)';
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.once('data', () => resolve());
-        child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
-      });
+      let out = '';
+      const seen = (word: string) =>
+        new Promise<void>((resolve, reject) => {
+          const onData = (d: Buffer) => {
+            out += d.toString();
+            if (out.includes(word)) {
+              child.stdout!.off('data', onData);
+              resolve();
+            }
+          };
+          child.stdout!.on('data', onData);
+          onData(Buffer.alloc(0));
+          child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+        });
+      await seen('GO');
       const before = threadCpu(child.pid!);
-      await new Promise((r) => setTimeout(r, 800)); // the loop has ended by then
+      await seen('DONE');
       const d = splitDiff(before, threadCpu(child.pid!));
-      assert.ok(d.main >= 0.3, `main thread CPU over the busy loop: ${d.main} s`);
+      assert.ok(d.main >= 0.3, `main thread CPU over a 0.4 s busy loop: ${d.main} s`);
       assert.ok(d.main > d['v8-workers'] + d.libuv + d.other, `the busy loop is on the main thread: ${JSON.stringify(d)}`);
       assert.ok(Math.abs(splitTotal(d) - (d.main + d['v8-workers'] + d.libuv + d.other)) < 1e-9);
     } finally {
