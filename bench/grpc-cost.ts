@@ -3,7 +3,7 @@
 //   sidewall-empty    `sidewall serve` with an empty rule set (transport + our edge)
 //   sidewall-crs      `sidewall serve` with CRS v4 PL1 (the peer bench's rules file)
 //   inprocess-eval    Waf.evaluate on the request the server's decoder produces (the engine alone)
-//   inprocess-edge    decode bytes + CheckService.checkMapped + response serialize, in this
+//   inprocess-edge    the server's decoder + CheckService.checkMapped + its response encoder, in this
 //                     process, without a socket (our edge without grpc-js' transport)
 //   inprocess-eval-contended  Waf.evaluate while --contend busy-loop processes compete for the
 //                     CPUs (as the load generator and other processes compete with a server)
@@ -31,7 +31,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Waf } from '../src/engine/waf.js';
 import { loadProtos } from '../src/server/proto.js';
-import { decodeCheckRequest, protoLoaderMetadataDecoder } from '../src/server/check-decoder.js';
+import { decodeCheckRequest, protoLoaderMetadataDecoder, type DecodedCheck } from '../src/server/check-decoder.js';
+import { directCheckService } from '../src/server/grpc-server.js';
 import { CheckService } from '../src/server/check-service.js';
 import { Metrics } from '../src/server/metrics.js';
 import { DEFAULT_DENY_CONTENT_TYPE } from '../src/config/config.js';
@@ -179,10 +180,14 @@ async function measureInProcess(ip: InProcess, r: BenchRequest, bytes: Buffer, l
   const evalStatus = () => (ip.waf.evaluate(request).action === 'deny' ? 403 : 200);
   const first = evalStatus();
   if (first !== r.expect) throw new Error(`in-process Waf.evaluate answered ${first} to ${r.name}, expected ${r.expect}`);
+  // The server's own Check (de)serializers (grpc-server.ts), without grpc-js around them.
+  const serverCheck = directCheckService(loadProtos().authorization)['Check']!;
   const edge = () => {
-    const outcome = ip.service.checkMapped(decodeCheckRequest(bytes, md), performance.now());
+    const decoded = serverCheck.requestDeserialize(bytes) as DecodedCheck;
+    if (decoded.error !== null) throw new Error(`in-process edge: ${decoded.error.message}`);
+    const outcome = ip.service.checkMapped(decoded.mapped, performance.now());
     if (outcome.error) throw new Error(`in-process edge: ${outcome.error.details}`);
-    return m.responseSerialize(outcome.response);
+    return serverCheck.responseSerialize(outcome.response);
   };
   const edgeStatus = httpStatusOf(m.responseDeserialize(edge()) as Record<string, any>);
   if (edgeStatus !== r.expect) throw new Error(`in-process edge answered ${edgeStatus} to ${r.name}, expected ${r.expect}`);
