@@ -7,6 +7,7 @@ import type { HealthService } from './health.js';
 import { ListenError, removeSocketFile, removeStaleSocket } from './listen.js';
 import { loadProtos } from './proto.js';
 import { checkRequestDeserializer, protoLoaderMetadataDecoder } from './check-decoder.js';
+import { encodeCheckResponse } from './check-response-encoder.js';
 
 export { ListenError };
 
@@ -36,7 +37,8 @@ export async function startGrpcServer(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
   });
-  // Check requests are decoded straight into the engine's request form (check-decoder.ts).
+  // Check requests are decoded straight into the engine's request form (check-decoder.ts) and
+  // responses encoded straight from the service's objects (check-response-encoder.ts).
   server.addService(directCheckService(protos.authorization), { Check: services.check.decodedHandler });
   server.addService(protos.health, services.health.implementation);
 
@@ -73,10 +75,10 @@ export async function startGrpcServer(
   return { server, address, shutdown };
 }
 
-/** The Authorization service definition with Check's request deserializer replaced by check-decoder.ts. */
+/** The Authorization service definition with Check's request deserializer replaced by check-decoder.ts and its response serializer by check-response-encoder.ts. */
 export function directCheckService(authorization: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const check = authorization['Check'];
   if (!check) throw new Error('Authorization service definition has no Check method');
   const metadata = protoLoaderMetadataDecoder((bytes) => check.requestDeserialize(bytes));
-  return { ...authorization, Check: { ...check, requestDeserialize: checkRequestDeserializer(metadata) } };
+  return { ...authorization, Check: { ...check, requestDeserialize: checkRequestDeserializer(metadata), responseSerialize: encodeCheckResponse } };
 }
