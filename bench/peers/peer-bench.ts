@@ -236,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
       quick: { type: 'boolean' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      'jit-warmup': { type: 'string' },
       concurrency: { type: 'string' },
       requests: { type: 'string' },
       'no-nginx': { type: 'boolean' },
@@ -246,13 +247,14 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench:peers -- [--quick] [--duration S] [--warmup S] [--concurrency N] [--requests a,b]\n' +
+    console.log('usage: npm run bench:peers -- [--quick] [--duration S] [--warmup S] [--jit-warmup S] [--concurrency N] [--requests a,b]\n' +
       `       [--no-nginx] [--no-coraza] [--crs-dir DIR] [--out FILE]\nrequests: ${benchRequests().map((r) => r.name).join(', ')}`);
     return 0;
   }
   const quick = values.quick ?? false;
   const duration = Number(values.duration ?? (quick ? 0.6 : 3));
   const warmupS = Number(values.warmup ?? (quick ? 0.2 : 0.8));
+  const jitWarmupS = Number(values['jit-warmup'] ?? (quick ? 1 : 5));
   const concurrency = Number(values.concurrency ?? 2);
   const crsDir = resolve(values['crs-dir'] ?? DEFAULT_CRS);
   if (!existsSync(join(crsDir, 'rules'))) throw new Error(`CRS not found at ${crsDir} (set SIDEWALL_SHARED or --crs-dir)`);
@@ -293,6 +295,25 @@ export async function main(argv: string[]): Promise<number> {
     const t0 = process.hrtime.bigint();
     const waf = Waf.fromFile(sidewallConf);
     compileMs = Number(process.hrtime.bigint() - t0) / 1e6;
+
+    // Every peer, and the in-process engine, first serves all the (not huge) selected requests for
+    // --jit-warmup seconds: steady-state figures, not V8 still compiling hot code (nginx and Coraza
+    // get the same treatment, so no peer is measured cold).
+    const warmable = requests.filter((r) => (r.body?.length ?? 0) < 512 * 1024);
+    const slice: DriveLimits = { seconds: jitWarmupS / Math.max(1, warmable.length), minCount: 1, maxCount: 1_000_000, concurrency };
+    for (const p of peers) {
+      for (const r of warmable) {
+        const sender = await p.sender(r, concurrency);
+        try {
+          await drive(sender.one, slice);
+        } finally {
+          sender.close();
+        }
+      }
+    }
+    const warmEnd = Date.now() + jitWarmupS * 1000;
+    const warmRequests = warmable.map((r) => decodeCheckRequest(checkBytes(r), protoLoaderMetadataDecoder((b) => checkMethod().requestDeserialize(b))).request);
+    while (warmRequests.length > 0 && Date.now() < warmEnd) for (const req of warmRequests) waf.evaluate(req);
 
     for (const r of requests) {
       const big = (r.body?.length ?? 0) >= 512 * 1024;
@@ -362,7 +383,7 @@ export async function main(argv: string[]): Promise<number> {
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, loadAverageBefore: load0, loadAverageAfter: loadavg()[0]! },
-    settings: { quick, duration, warmup: warmupS, concurrency, crsDir, paranoiaLevel: 1, mode: 'block', grpcTransport: 'unix socket', httpTransport: 'HTTP/1.1 keep-alive, 127.0.0.1' },
+    settings: { quick, duration, warmup: warmupS, jitWarmup: jitWarmupS, concurrency, crsDir, paranoiaLevel: 1, mode: 'block', grpcTransport: 'unix socket', httpTransport: 'HTTP/1.1 keep-alive, 127.0.0.1' },
     sidewall: { compileMs, serverReadySeconds, rssIdleAfterLoadBytes: memory.rssIdleAfterLoadBytes ?? null, rssAfterRunBytes: memory.rssAfterRunBytes ?? null },
     rows,
     cells,
