@@ -77,7 +77,7 @@ SecRule ARGS "@contains z" "id:4,phase:5,pass,log"
     assert.equal(v.action, 'allow');
   });
 
-  test('inside one accelerated @rx rule (prefiltered values, union records): the budget still stops it', () => {
+  test('inside one accelerated @rx rule (prefiltered values, unions): the budget still stops it', () => {
     const rx = Waf.fromString(
       `SecRuleEngine On
 SecRule ARGS "@rx abc[0-9]" "id:20,phase:1,pass,log"

@@ -58,7 +58,7 @@ export class Rule {
   prefilter: PrefilterSlot | null = null;
   /** Whole-rule prefilter (accel/rule-precheck.ts): false = no target value can match. */
   precheck: RulePrecheck | null = null;
-  /** Per target: its union slot (Transaction.unionAnswer) when prechecked as a whole collection, else -1. */
+  /** Per target: its union slot (ValueCache.unionAnswer) when prechecked as a whole collection, else -1. */
   unionSlots: Int32Array | null = null;
   multiMatch = false;
   capture = false;

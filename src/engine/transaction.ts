@@ -99,7 +99,7 @@ export class Transaction implements OperatorTx {
   // ---- variable storage ----
 
   setScalar(name: string, value: string): void {
-    this.dropUnionRecords();
+    this.variableChanged();
     this.scalars.set(name, [{ key: '', value }]);
   }
 
@@ -119,7 +119,7 @@ export class Transaction implements OperatorTx {
     }
     c.push({ key, value });
     this.namesCache.delete(name);
-    this.dropUnionRecords();
+    this.variableChanged();
   }
 
   /** Adds a request argument from the query string ('GET') or a body processor ('POST'). */
@@ -127,7 +127,7 @@ export class Transaction implements OperatorTx {
     const limit = this.ruleset.argumentsLimit;
     if (limit > 0 && this.argumentsCount >= limit) return false;
     this.argumentsCount++;
-    this.dropUnionRecords();
+    this.variableChanged();
     this.collections.get(origin === 'GET' ? 'ARGS_GET' : 'ARGS_POST')!.push({ key, value });
     this.argsCache = null;
     this.namesCache.delete('ARGS');
@@ -184,7 +184,7 @@ export class Transaction implements OperatorTx {
   /** Generic keyed store for setvar on TX and the other (non-persistent here) collections. */
   collectionSet(collection: string, key: string, value: string): void {
     if (collection === 'TX') return this.txSet(key, value);
-    this.dropUnionRecords();
+    this.variableChanged();
     let c = this.collections.get(collection);
     if (c === undefined) {
       c = [];
@@ -205,7 +205,7 @@ export class Transaction implements OperatorTx {
 
   collectionDelete(collection: string, key: string): void {
     if (collection === 'TX') return this.txDelete(key);
-    this.dropUnionRecords();
+    this.variableChanged();
     const c = this.collections.get(collection);
     if (c === undefined) return;
     const lower = key.toLowerCase();
@@ -273,7 +273,7 @@ export class Transaction implements OperatorTx {
   }
 
   /** A variable changed: the unions (and lower-cased keys) may be stale. */
-  private dropUnionRecords(): void {
+  private variableChanged(): void {
     this.values.invalidate();
   }
 
