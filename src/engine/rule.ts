@@ -120,7 +120,7 @@ export class Rule {
         for (let i = 0; i < entries.length; i++) {
           const kv = entries[i]!;
           const raw = tx.values.entryMemo(memos, i, kv);
-          const m = this.pipeline === null ? raw : tx.values.through(raw, this.pipeline);
+          const m = tx.values.through(raw, this.pipeline);
           const h = tx.values.answer(pf.group, m);
           if (h !== null && !maybe(h, pf.index)) continue;
           if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
@@ -205,7 +205,7 @@ export class Rule {
       }
       return any;
     }
-    return this.runOperator(tx, target, kv, this.pipeline === null ? raw : tx.values.through(raw, this.pipeline));
+    return this.runOperator(tx, target, kv, tx.values.through(raw, this.pipeline));
   }
 
   private runOperator(tx: Transaction, target: Target, kv: KV | null, m: ValueMemo): boolean {

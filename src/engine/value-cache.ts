@@ -24,8 +24,8 @@ interface EntryMemos {
 
 /** A collection's values grouped by signature (ValueCache.signatureBuckets). */
 interface SignatureBuckets {
-  /** Per entry, its memo. */
-  readonly memos: ValueMemo[];
+  /** Per entry, its memo (the collection's entry memo list, filled). */
+  readonly memos: readonly ValueMemo[];
   /** The distinct signatures, and per signature the OR of its values' raw hot-slot answers and their entry indices. */
   readonly sigs: number[];
   readonly unions: Array<Uint32Array | null>;
@@ -144,10 +144,12 @@ export class ValueCache {
   }
 
   /**
-   * The memo of `m`'s string after the transformations of `node`'s path, each applied once per
-   * string; with acceleration on, not at all where the string's char classes show it an identity.
+   * The memo of `m`'s string after the transformations of `node`'s path (none: `m` itself), each
+   * applied once per string; with acceleration on, not at all where the string's char classes show
+   * it an identity.
    */
-  through(m: ValueMemo, node: TransformNode): ValueMemo {
+  through(m: ValueMemo, node: TransformNode | null): ValueMemo {
+    if (node === null) return m;
     if (this.skipIdentities && (this.signature(m) & node.pathUnless) === 0) return m;
     let out = m.out;
     if (out === null) m.out = out = new Array<ValueMemo | undefined>(this.pipelineNodes);
@@ -155,7 +157,7 @@ export class ValueCache {
       const hit = out[node.id];
       if (hit !== undefined) return hit;
     }
-    const input = node.parent === null ? m : this.through(m, node.parent);
+    const input = this.through(m, node.parent);
     const s = this.skipIdentities && (this.signature(input) & node.unless) === 0 ? input.value : node.fn(input.value);
     const r = s === input.value ? input : this.memo(s);
     out[node.id] = r;
@@ -213,7 +215,7 @@ export class ValueCache {
     if (entries.length === 1) {
       // One value: its answer is the union (shared, never written).
       const m = this.entryMemo(this.entryMemos(def, entries), 0, entries[0]!);
-      return (this.ucache[slot] = this.answer(group, pipeline === null ? m : this.through(m, pipeline)));
+      return (this.ucache[slot] = this.answer(group, this.through(m, pipeline)));
     }
     const u = new UnionBuilder(group);
     if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities && entries.length > MIN_BUCKETED_VALUES) {
@@ -227,13 +229,13 @@ export class ValueCache {
           continue;
         }
         const members = b.members[k]!;
-        for (let j = 0; j < members.length && !u.unknown; j++) u.add(this.answer(group, this.through(b.memos[members[j]!]!, pipeline!)));
+        for (let j = 0; j < members.length && !u.unknown; j++) u.add(this.answer(group, this.through(b.memos[members[j]!]!, pipeline)));
       }
     } else {
       const memos = this.entryMemos(def, entries);
       for (let i = 0; i < entries.length && !u.unknown; i++) {
         const m = this.entryMemo(memos, i, entries[i]!);
-        u.add(this.answer(group, pipeline === null ? m : this.through(m, pipeline)));
+        u.add(this.answer(group, this.through(m, pipeline)));
       }
     }
     const acc = u.result();
@@ -249,15 +251,13 @@ export class ValueCache {
     let b = this.sigBuckets.get(def);
     if (b !== undefined) return b;
     const entries = def.read(this.source);
-    const list = this.entryMemos(def, entries);
-    const memos: ValueMemo[] = new Array<ValueMemo>(entries.length);
+    const memos = this.entryMemos(def, entries);
     const sigs: number[] = [];
     const unions: UnionBuilder[] = [];
     const members: number[][] = [];
     const index = new Map<number, number>();
     for (let i = 0; i < entries.length; i++) {
-      const m = this.entryMemo(list, i, entries[i]!);
-      memos[i] = m;
+      const m = this.entryMemo(memos, i, entries[i]!);
       const sig = this.signature(m);
       let k = index.get(sig);
       if (k === undefined) {

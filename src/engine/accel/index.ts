@@ -3,9 +3,9 @@
 // which is the reference the differential tests compare against. Also remembers regex key-selector
 // answers per key.
 import type { KeyMatcher, Rule } from '../rule.js';
-import { buildLiteralPrefilters, LITERAL_CACHE_SLOT, type LiteralPrefilterStats } from './literal-prefilter.js';
+import { buildLiteralPrefilters, type LiteralPrefilterStats } from './literal-prefilter.js';
 import { buildRegexSets } from './regex-set.js';
-import { ruleLinks } from './prefilter-group.js';
+import { HOT_CACHE_SLOT, ruleLinks } from './prefilter-group.js';
 import { memoizeKeyMatchers } from './key-memo.js';
 import { buildRulePrechecks, UnionSlots } from './rule-precheck.js';
 
@@ -40,7 +40,7 @@ export function buildAcceleration(heads: Iterable<Rule>, enabled: boolean): Acce
   for (const r of links) memoizeKeyMatchers(r, wrapped);
   const { rest, stats: literal } = buildLiteralPrefilters(candidates, 0);
   stats.literal = literal;
-  stats.regexSets = buildRegexSets(rest, literal.groups, LITERAL_CACHE_SLOT + 1);
+  stats.regexSets = buildRegexSets(rest, literal.groups, HOT_CACHE_SLOT + 1); // the literal groups hold the hot slot
   stats.prechecked = buildRulePrechecks(links, new UnionSlots());
   return stats;
 }

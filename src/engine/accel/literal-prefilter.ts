@@ -29,8 +29,6 @@ const SPLIT_NO_ANY = 2; // rare bytes: maybe; plain value: the plain one
  */
 const MAX_LITERAL = 8;
 
-/** The answer cache slot of every literal group (they all give the same answer for a value). */
-export const LITERAL_CACHE_SLOT = HOT_CACHE_SLOT;
 
 /** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
 export class LiteralIndex {
@@ -110,7 +108,8 @@ export class LiteralIndex {
 
 /** The rules of one pipeline: a range of the index's slots. */
 class LiteralGroup implements PrefilterGroup {
-  readonly cacheSlot = LITERAL_CACHE_SLOT;
+  /** Every literal group gives the same answer for a value: they share the hot slot. */
+  readonly cacheSlot = HOT_CACHE_SLOT;
   readonly none: Uint32Array;
   readonly wordFrom: number;
   readonly wordTo: number;

@@ -73,7 +73,7 @@ function precheckFor(rule: Rule, slots: UnionSlots): { precheck: RulePrecheck; u
   const count = kinds.length;
   const mayHit = (tx: Transaction, value: string): boolean => {
     const m = tx.values.memo(value);
-    const h = tx.values.answer(group, pipeline === null ? m : tx.values.through(m, pipeline));
+    const h = tx.values.answer(group, tx.values.through(m, pipeline));
     return h === null || maybe(h, index);
   };
   const precheck: RulePrecheck = (tx) => {
