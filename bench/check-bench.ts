@@ -14,7 +14,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject } from './lib/check-request.js';
@@ -23,6 +22,7 @@ import { envoyProcess } from './lib/envoy-http1.js';
 import { CheckClient, type CheckResult } from './lib/grpc-check.js';
 import { processCpuSeconds, startServer } from './lib/server-process.js';
 import { percentile, startTrivialServer } from './grpc-trivial.js';
+import { runIfEntry } from './lib/entry.js';
 
 // ---- scenarios ----
 
@@ -366,15 +366,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      if (code >= 0) process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`check-bench: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 2;
-    },
-  );
-}
+runIfEntry(import.meta.url, 'check-bench', main);

@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 import { writeEntryConf } from './lib/crs-config.js';
+import { isEntryModule } from './lib/entry.js';
 
 const THIS_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -112,8 +113,7 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
+if (isEntryModule(import.meta.url)) {
   const run = process.argv[2] === '--child' ? child(process.argv[3]!, process.argv[4]!).then(() => 0) : main(process.argv.slice(2));
   run.then(
     (code) => {

@@ -18,7 +18,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scenarios } from './check-bench.js';
 import { writeEntryConf } from './lib/crs-config.js';
@@ -28,6 +27,7 @@ import { freePort, processCpuSeconds, startServer } from './lib/server-process.j
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 import { startUpstreamApp } from './lib/upstream-app.js';
 import { percentile, startTrivialServer } from './grpc-trivial.js';
+import { runIfEntry } from './lib/entry.js';
 
 export interface EnvoyCostOptions {
   requests: number;
@@ -259,15 +259,4 @@ async function main(argv: string[]): Promise<number> {
   return r.withExtAuthz.errors === 0 && r.withoutExtAuthz.errors === 0 ? 0 : 1;
 }
 
-const invoked = process.argv[1];
-if (invoked !== undefined && import.meta.url === pathToFileURL(resolve(invoked)).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      if (code >= 0) process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`envoy-cost: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 2;
-    },
-  );
-}
+runIfEntry(import.meta.url, 'envoy-cost', main);

@@ -19,13 +19,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sharedPath, REPO_ROOT } from './lib/shared.js';
 import { writeEntryConf } from './lib/crs-config.js';
 import { CheckClient } from './lib/grpc-check.js';
 import { processCpuSeconds, startServer, type RunningServer } from './lib/server-process.js';
 import { drive, scenarioCheckRequest, scenarios } from './check-bench.js';
+import { runIfEntry } from './lib/entry.js';
 
 interface Run {
   variant: string;
@@ -190,13 +190,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (err: unknown) => {
-      console.error(`events-bench: ${err instanceof Error ? err.stack : String(err)}`);
-      process.exitCode = 2;
-    },
-  );
-}
+runIfEntry(import.meta.url, 'events-bench', main, { stack: true });

@@ -26,7 +26,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Waf } from '../src/engine/waf.js';
@@ -43,6 +43,7 @@ import { writeRulesConf } from './peers/peer-config.js';
 import { httpStatus, spawnPeer } from './peers/processes.js';
 import { freePort } from './lib/server-process.js';
 import { splitDiff, splitTotal, threadCpu, type ThreadSplit } from './lib/thread-cpu.js';
+import { isEntryModule } from './lib/entry.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..', '..'); // dist/bench → repo
@@ -415,7 +416,7 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isEntryModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

@@ -30,6 +30,7 @@ import { MEMORY_PROBE_ENV, type ProbeReport } from './lib/memory-probe.js';
 import { readProcMemory, type ProcMemory } from './lib/proc-memory.js';
 import { startTrivialServer } from './grpc-trivial.js';
 import { scenarioCheckRequest, scenarios } from './check-bench.js';
+import { runIfEntry } from './lib/entry.js';
 
 const PROBE_MODULE = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'lib', 'memory-probe.js')).href;
 const MB = 1024 * 1024;
@@ -238,15 +239,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`rss-bench: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 2;
-    },
-  );
-}
+runIfEntry(import.meta.url, 'rss-bench', main);

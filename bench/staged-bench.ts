@@ -20,13 +20,13 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drive, scenarioCheckRequest, scenarios } from './check-bench.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 import { writeEntryConf } from './lib/crs-config.js';
 import { CheckClient } from './lib/grpc-check.js';
 import { httpGet, processCpuSeconds, startServer } from './lib/server-process.js';
+import { isEntryModule } from './lib/entry.js';
 
 const VARIANTS = [
   { name: 'off', settings: 'mode: block\n', sampleRate: 0 },
@@ -200,8 +200,7 @@ async function main(): Promise<void> {
   });
 }
 
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
+if (isEntryModule(import.meta.url)) {
   main().catch((err: unknown) => {
     console.error(`staged-bench: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

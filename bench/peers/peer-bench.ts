@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Waf } from '../../src/engine/waf.js';
 import type { HttpRequest } from '../../src/engine/api.js';
@@ -32,6 +32,7 @@ import { benchRequests, envoyCheckRequest, rawHttp, type BenchRequest } from './
 import { nginxConf, writeRulesConf } from './peer-config.js';
 import { childPids, cpuSeconds, httpStatus, rssBytes, sleep, spawnPeer, which } from './processes.js';
 import { freePort } from '../lib/server-process.js';
+import { runIfEntry } from '../lib/entry.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..', '..', '..'); // dist/bench/peers → repo
@@ -394,15 +395,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invoked = process.argv[1];
-if (invoked !== undefined && import.meta.url === pathToFileURL(resolve(invoked)).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      if (code >= 0) process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`bench:peers: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntry(import.meta.url, 'bench:peers', main, { failCode: 1 });

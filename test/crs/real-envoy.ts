@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isEntryModule } from '../../bench/lib/entry.js';
 import { parseArgs } from 'node:util';
 import { buildCheckRequest, DEFAULT_CHECK_OPTIONS, type CheckRequestObject } from '../../bench/lib/check-request.js';
 import { writeCrs3EntryConf, writeEntryConf } from '../../bench/lib/crs-config.js';
@@ -437,8 +437,7 @@ async function main(argv: string[]): Promise<number> {
   return s.thresholdMet ? 0 : 1;
 }
 
-const invoked = process.argv[1];
-if (process.env.NODE_TEST_CONTEXT === undefined && invoked !== undefined && import.meta.url === pathToFileURL(resolve(invoked)).href) {
+if (process.env.NODE_TEST_CONTEXT === undefined && isEntryModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (err: unknown) => {

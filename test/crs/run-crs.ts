@@ -15,7 +15,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isEntryModule } from '../../bench/lib/entry.js';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, sharedPath } from '../../bench/lib/shared.js';
 import { DEFAULT_CHECK_OPTIONS, type HeaderEncoding } from '../../bench/lib/check-request.js';
@@ -462,11 +462,10 @@ async function main(argv: string[]): Promise<number> {
   return summary.thresholdMet ? 0 : 1;
 }
 
-const invokedPath = process.argv[1];
 // `node --test dist/test/` also runs every file under a test/ directory; the runner is a CLI, and
 // the conformance tests call runCrs() themselves.
 const underTestRunner = process.env.NODE_TEST_CONTEXT !== undefined;
-if (!underTestRunner && invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
+if (!underTestRunner && isEntryModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
