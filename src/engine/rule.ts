@@ -105,8 +105,11 @@ export class Rule {
     for (let t = 0; t < targets.length; t++) {
       const target = targets[t]!;
       if (target.count) {
-        const n = this.countEntries(tx, target, runtimeExcl);
-        if (this.test(tx, target, null, tx.values.memo(String(n)))) matched = true;
+        const n = String(this.countEntries(tx, target, runtimeExcl));
+        if (this.pipeline === null && this.prefilter === null) {
+          // &TX:name "@eq 0" and the like (CRS setup): nothing to transform or prefilter.
+          if (this.matchValue(tx, target, null, n, this.operator.evaluate(tx, n))) matched = true;
+        } else if (this.test(tx, target, null, tx.values.memo(n))) matched = true;
         continue;
       }
       const us = this.unionSlots;
@@ -145,7 +148,8 @@ export class Rule {
       } else {
         entries = target.def.read(tx);
         if (target.def.dynamic) {
-          if (entries.length > 0) entries = entries.slice(); // rules may modify it while we iterate
+          // Rules may modify it while we iterate (TX's read is a fresh list already).
+          if (entries.length > 0 && target.def.name !== 'TX') entries = entries.slice();
         } else {
           memos = tx.values.entryMemos(target.def, entries);
           if (target.keyLower !== null) keys = tx.values.entryKeysLower(target.def, entries);

@@ -31,12 +31,19 @@ export class Transaction implements OperatorTx {
   readonly scalars = new Map<string, readonly KV[]>();
   readonly collections = new Map<string, KV[]>();
   private readonly tx = new Map<string, KV>();
-  readonly startedAt = process.hrtime.bigint();
+  /** performance.now() at construction, for DURATION (a number: no BigInt per request). */
+  readonly startedAt = performance.now();
 
   matchedVar: KV | null = null;
   matchedVarName = '';
   /** MATCHED_VARS of the running rule: one list, emptied for each rule (readers copy dynamic collections). */
   readonly matchedVars: KV[] = [];
+  /**
+   * The entry objects matchedVars has held, reused by later rules: nothing keeps an entry past its
+   * rule (match records, macros and traces copy the strings), and within a rule entries are only
+   * appended, so an entry in use is never overwritten.
+   */
+  private readonly matchedVarPool: KV[] = [];
   /** MATCHED_VARS_NAMES, made from matchedVars when read. */
   private matchedNames: KV[] | null = null;
   captureEnabled = false;
@@ -177,6 +184,7 @@ export class Transaction implements OperatorTx {
     this.tx.delete(lower);
   }
 
+  /** The TX variables, as a fresh list (a rule reading TX may set TX while it iterates). */
   txEntries(): readonly KV[] {
     return [...this.tx.values()];
   }
@@ -234,7 +242,14 @@ export class Transaction implements OperatorTx {
   }
 
   recordMatchedVar(name: string, value: string): void {
-    const kv = { key: name, value };
+    const pool = this.matchedVarPool;
+    const at = this.matchedVars.length;
+    let kv = pool[at];
+    if (kv === undefined) pool.push((kv = { key: name, value }));
+    else {
+      kv.key = name;
+      kv.value = value;
+    }
     this.matchedVar = kv;
     this.matchedVarName = name;
     this.matchedVars.push(kv);

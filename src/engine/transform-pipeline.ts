@@ -1,7 +1,7 @@
 // Transformation pipelines as a prefix tree: rules that share a prefix (t:urlDecodeUni,t:htmlEntityDecode...)
 // share nodes, so a transaction caches each intermediate result once per value and reuses it across rules.
 import type { Transformation } from '../transformations/types.js';
-import { identityUnless } from '../transformations/identity.js';
+import { changesAsciiCaseOnly, identityUnless } from '../transformations/identity.js';
 
 export class TransformNode {
   /** Nodes from the first transformation to this one. */
@@ -10,6 +10,8 @@ export class TransformNode {
   readonly unless: number;
   /** The same for the whole path: a string holding none of these leaves every node unchanged. */
   readonly pathUnless: number;
+  /** This node's transformation only changes ASCII letters' case (t:lowercase, t:uppercase). */
+  readonly caseOnly: boolean;
   constructor(
     readonly id: number,
     readonly name: string,
@@ -19,6 +21,7 @@ export class TransformNode {
     this.path = parent === null ? [this] : [...parent.path, this];
     this.unless = identityUnless(fn);
     this.pathUnless = (parent === null ? 0 : parent.pathUnless) | this.unless;
+    this.caseOnly = changesAsciiCaseOnly(fn);
   }
 }
 

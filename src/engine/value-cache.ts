@@ -8,7 +8,7 @@ import type { RuleSet } from './ruleset.js';
 import type { TransformNode } from './transform-pipeline.js';
 import { HOT_CACHE_SLOT, type PrefilterGroup } from './accel/prefilter-group.js';
 import { ValueMemo } from './value-memo.js';
-import { signature } from '../transformations/identity.js';
+import { NON_ASCII, signature } from '../transformations/identity.js';
 
 /** Collections with more values than this are unioned by signature (ValueCache.signatureBuckets); smaller ones value by value. */
 const MIN_BUCKETED_VALUES = 8;
@@ -30,6 +30,14 @@ interface SignatureBuckets {
   readonly sigs: number[];
   readonly unions: Array<Uint32Array | null>;
   readonly members: number[][];
+}
+
+/** A small collection's values as one (ValueCache.rawUnion). */
+interface RawUnion {
+  /** The OR of the values' signatures. */
+  readonly sigs: number;
+  /** The OR of their raw hot-slot answers. */
+  readonly union: Uint32Array | null;
 }
 
 /** ORs answers together: `none` while every answer was, null once one was null (no answer). */
@@ -88,6 +96,8 @@ export class ValueCache {
   private ucache: Array<Uint32Array | null | undefined> = [];
   /** Per stable collection: its values by signature (unionAnswer); reset when any variable changes. */
   private readonly sigBuckets = new Map<VariableDef, SignatureBuckets>();
+  /** Per stable collection of at most MIN_BUCKETED_VALUES values: its raw union (unionAnswer); reset when any variable changes. */
+  private readonly rawUnions = new Map<VariableDef, RawUnion>();
   /** Counts variable changes (invalidate). */
   private generation = 0;
 
@@ -160,6 +170,14 @@ export class ValueCache {
     const input = this.through(m, node.parent);
     const s = this.skipIdentities && (this.signature(input) & node.unless) === 0 ? input.value : node.fn(input.value);
     const r = s === input.value ? input : this.memo(s);
+    if (node.caseOnly && r !== input && r.caseTwin === null && this.skipIdentities && (this.signature(input) & NON_ASCII) === 0) {
+      // ASCII only: the two strings differ in letters' case alone (a non-ASCII one may lose chars
+      // above 0xff on the way). Link to the end of input's chain (a memo without a twin, never r):
+      // the links stay acyclic.
+      let root = input;
+      while (root.caseTwin !== null) root = root.caseTwin;
+      if (root !== r) r.caseTwin = root;
+    }
     out[node.id] = r;
     return r;
   }
@@ -182,7 +200,8 @@ export class ValueCache {
       // The literal groups' slot, asked for nearly every string: a field, not an array.
       const hit = m.answer0;
       if (hit !== undefined) return hit;
-      return (m.answer0 = group.answer(m.value));
+      const twin = m.caseTwin;
+      return (m.answer0 = twin !== null ? this.answer(group, twin) : group.answer(m.value));
     }
     let answers = m.answers;
     if (answers === null) m.answers = answers = [];
@@ -200,6 +219,7 @@ export class ValueCache {
     this.generation++;
     if (this.ucache.length !== 0) this.ucache = [];
     if (this.sigBuckets.size !== 0) this.sigBuckets.clear();
+    if (this.rawUnions.size !== 0) this.rawUnions.clear();
   }
 
   /**
@@ -216,6 +236,12 @@ export class ValueCache {
       // One value: its answer is the union (shared, never written).
       const m = this.entryMemo(this.entryMemos(def, entries), 0, entries[0]!);
       return (this.ucache[slot] = this.answer(group, this.through(m, pipeline)));
+    }
+    if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities && entries.length <= MIN_BUCKETED_VALUES) {
+      // A pipeline none of the values' char classes can change: the union of the raw answers,
+      // which every such group of the hot slot shares.
+      const raw = this.rawUnion(def, group);
+      if (pipeline === null || (raw.sigs & pipeline.pathUnless) === 0) return (this.ucache[slot] = raw.union);
     }
     const u = new UnionBuilder(group);
     if (group.cacheSlot === HOT_CACHE_SLOT && this.skipIdentities && entries.length > MIN_BUCKETED_VALUES) {
@@ -241,6 +267,27 @@ export class ValueCache {
     const acc = u.result();
     this.ucache[slot] = acc;
     return acc;
+  }
+
+  /**
+   * The OR of `def`'s values' signatures and of their raw hot-slot answers (every group of that
+   * slot shares them, `group` among them); kept until a variable changes.
+   */
+  private rawUnion(def: VariableDef, group: PrefilterGroup): RawUnion {
+    let r = this.rawUnions.get(def);
+    if (r !== undefined) return r;
+    const entries = def.read(this.source);
+    const memos = this.entryMemos(def, entries);
+    const u = new UnionBuilder(group, true);
+    let sigs = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const m = this.entryMemo(memos, i, entries[i]!);
+      sigs |= this.signature(m);
+      u.add(this.answer(group, m));
+    }
+    r = { sigs, union: u.result() };
+    this.rawUnions.set(def, r);
+    return r;
   }
 
   /**

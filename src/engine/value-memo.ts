@@ -9,6 +9,12 @@ export class ValueMemo {
   out: Array<ValueMemo | undefined> | null = null;
   /** The answer of HOT_CACHE_SLOT, every literal group's (null: none, run the operator); undefined until asked. */
   answer0: Uint32Array | null | undefined = undefined;
+  /**
+   * A memo whose string differs from this one only in ASCII letters' case (this one came from it
+   * through t:lowercase or t:uppercase), or null. The hot slot's answer (the literal automaton
+   * folds ASCII case) is the same for both, so it is asked of that memo.
+   */
+  caseTwin: ValueMemo | null = null;
   /** Per further PrefilterGroup.cacheSlot: the answer for this string. */
   answers: Array<Uint32Array | null | undefined> | null = null;
   /** The char classes of the string (transformations/identity.ts); 0 until first needed. */

@@ -6,7 +6,7 @@
 // test/transformation-identity.test.ts checks each declaration against its transformation.
 import type { Transformation } from './types.js';
 import { compressWhitespace, removeWhitespace, trim, trimLeft, trimRight } from './whitespace.js';
-import { lowercase } from './case.js';
+import { lowercase, uppercase } from './case.js';
 import { urlDecode, urlDecodeUni } from './url.js';
 import { htmlEntityDecode } from './html-entity.js';
 import { jsDecode } from './js-decode.js';
@@ -116,6 +116,15 @@ const UNLESS = new Map<Transformation, number>([
 /** The classes without which `fn` is the identity; ALWAYS for a transformation that declares none. */
 export function identityUnless(fn: Transformation): number {
   return UNLESS.get(fn) ?? ALWAYS;
+}
+
+/**
+ * Whether `fn` changes nothing but the case of ASCII letters (C-locale tolower/toupper): its output
+ * then reads the same as its input to anything that folds ASCII case, such as the literal
+ * prefilter's automaton.
+ */
+export function changesAsciiCaseOnly(fn: Transformation): boolean {
+  return fn === lowercase || fn === uppercase;
 }
 
 /** The declared transformations (for the test that checks each declaration). */

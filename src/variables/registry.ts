@@ -60,7 +60,7 @@ define('MATCHED_VARS_NAMES', true, (tx) => tx.matchedVarsNames(), true);
 define('MATCHED_VAR', false, (tx) => (tx.matchedVar === null ? EMPTY : [tx.matchedVar]), true);
 define('MATCHED_VAR_NAME', false, (tx) => (tx.matchedVar === null ? EMPTY : [{ key: '', value: tx.matchedVarName }]), true);
 define('RULE', true, (tx) => tx.ruleEntries(), true);
-define('DURATION', false, (tx) => [{ key: '', value: String(Math.round(Number(process.hrtime.bigint() - tx.startedAt) / 1000)) }], true);
+define('DURATION', false, (tx) => [{ key: '', value: String(Math.round((performance.now() - tx.startedAt) * 1000)) }], true); // µs
 const timeParts: Array<[string, (d: Date) => string]> = [
   ['TIME', (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`],
   ['TIME_DAY', (d) => String(d.getDate())],
