@@ -14,11 +14,56 @@ export interface SqliResult {
 
 const sqliState = new SqliState();
 
+/** The answer for every input that is not SQLi (shared: callers only read it). */
+const NOT_SQLI: SqliResult = Object.freeze({ isSqli: false, fingerprint: '' });
+
+/** 1 for [A-Za-z0-9_], 2 for [0-9] too. */
+const WORD_CHAR = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 2;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) t[c] = 1;
+  t[0x5f] = 1;
+  return t;
+})();
+
+/**
+ * Whether libinjection reads `input` as one token in every context it tries: a word
+ * ([A-Za-z_][A-Za-z0-9_]*: no char of it ends a word, and without a quote or '&' the string and
+ * q'..' parsers of its first letter fall back to the word parser) or a run of digits (one number).
+ * No quote means no quoted context is tried and no comment means no MySQL re-parse; a one-token
+ * fingerprint is one of the keyword types, 'n' or '1', and of one-char fingerprints only "X" (the
+ * evil token, never a word or number) is blacklisted. So such an input is never SQLi; this skips
+ * the state machine for the names, ids and plain words most parameters hold.
+ * test/libinjection-single-token.test.ts checks this against the full algorithm.
+ */
+export function isSingleToken(input: string): boolean {
+  const n = input.length;
+  if (n === 0) return false;
+  const first = input.charCodeAt(0);
+  if (first > 0xff) return false;
+  const kind = WORD_CHAR[first]!;
+  if (kind === 0) return false;
+  for (let i = 1; i < n; i++) {
+    const c = input.charCodeAt(i);
+    if (c > 0xff) return false;
+    const k = WORD_CHAR[c]!;
+    // a word continues with any word char; a number only with digits
+    if (k === 0 || (kind === 2 && k !== 2)) return false;
+  }
+  return true;
+}
+
 /** libinjection_sqli on a byte string. */
 export function detectSQLi(input: string): SqliResult {
+  return isSingleToken(input) ? NOT_SQLI : detectSQLiFull(input);
+}
+
+/** libinjection_sqli without the single-token shortcut (the reference the shortcut is tested against). */
+export function detectSQLiFull(input: string): SqliResult {
   const st = sqliState.init(input, 0);
   const isSqli = st.isSqli();
-  const result = { isSqli, fingerprint: isSqli ? st.fingerprint : '' };
+  const result = isSqli ? { isSqli, fingerprint: st.fingerprint } : NOT_SQLI;
   st.init('', 0); // do not keep the input alive
   return result;
 }
