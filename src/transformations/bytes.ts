@@ -55,9 +55,20 @@ export function unicodeEscapeByte(input: string, at: number): number {
   return b > 0x00 && b < 0x5f && isF(input.charCodeAt(at)) && isF(input.charCodeAt(at + 1)) ? b + 0x20 : b;
 }
 
-/** Output buffer for a decoder whose result is at most `maxLen` bytes. */
+/** Results up to this size are built in one shared scratch buffer; larger ones get their own. */
+const SCRATCH_MAX = 16 * 1024;
+let scratch = Buffer.allocUnsafe(1024);
+
+/**
+ * Output buffer for a decoder whose result is at most `maxLen` bytes, valid until the next call:
+ * a decoder takes it, writes its bytes and turns them into a string (bufToString) before it
+ * returns, and none calls another decoder in between, so one scratch serves them all without a
+ * Buffer per transformed value.
+ */
 export function outBuffer(maxLen: number): Buffer {
-  return Buffer.allocUnsafe(maxLen);
+  if (maxLen > SCRATCH_MAX) return Buffer.allocUnsafe(maxLen);
+  if (maxLen > scratch.length) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(maxLen, scratch.length * 2)));
+  return scratch;
 }
 
 /** The first `len` bytes of `buf` as a byte string. */
