@@ -36,6 +36,21 @@ export const setvarActions: Record<string, ActionDef> = {
         rule.perMatch.push((tx: Transaction) => tx.collectionDelete(collection, key.constant ?? key.expand(tx)));
         return;
       }
+      if (collection === 'TX' && key.constant !== null) {
+        // The common case (CRS scores and flags): the key's lower-case form is known at load.
+        const name = key.constant;
+        const lower = name.toLowerCase();
+        if (op === '=') {
+          rule.perMatch.push((tx: Transaction) => tx.txSetLower(lower, name, val.constant ?? val.expand(tx)));
+          return;
+        }
+        const delta = op === '+' ? 1 : -1;
+        rule.perMatch.push((tx: Transaction) => {
+          const current = atoi(tx.txGet(lower)?.value ?? '0');
+          tx.txSetLower(lower, name, String(current + delta * atoi(val.constant ?? val.expand(tx))));
+        });
+        return;
+      }
       if (op === '=') {
         rule.perMatch.push((tx: Transaction) => {
           tx.collectionSet(collection, key.constant ?? key.expand(tx), val.constant ?? val.expand(tx));

@@ -19,6 +19,8 @@ export interface Interruption {
   redirectUrl: string | null;
 }
 
+/** TX keys of the capture slots TX:0..9. */
+const CAPTURE_KEYS: readonly string[] = Array.from({ length: 10 }, (_, i) => String(i));
 const EMPTY: readonly KV[] = [];
 
 /** Inspected bytes between two clock reads inside a rule (~tens of µs of regex work). */
@@ -169,7 +171,11 @@ export class Transaction implements OperatorTx {
   }
 
   txSet(key: string, value: string): void {
-    const lower = key.toLowerCase();
+    this.txSetLower(key.toLowerCase(), key, value);
+  }
+
+  /** txSet with the key's lower-case form known already (constant setvar keys, capture slots). */
+  txSetLower(lower: string, key: string, value: string): void {
     if (this.ruleset.pinnedTx !== null && this.ruleset.pinnedTx.has(lower)) return; // operator settings win
     const kv = this.tx.get(lower);
     if (this.trace !== null) this.trace.varChanged('TX', key, kv?.value ?? null, value);
@@ -238,7 +244,9 @@ export class Transaction implements OperatorTx {
   // ---- operator support ----
 
   setCapture(index: number, value: string): void {
-    this.txSet(String(index), value);
+    const key = CAPTURE_KEYS[index];
+    if (key !== undefined) this.txSetLower(key, key, value);
+    else this.txSet(String(index), value);
   }
 
   recordMatchedVar(name: string, value: string): void {
