@@ -76,6 +76,8 @@ export function addTargets(rule: Rule, specs: VariableSpec[], loc: SourceLocatio
       keyLower: spec.key !== null && !spec.keyIsRegex ? spec.key.toLowerCase() : null,
       keyRegex: spec.key !== null && spec.keyIsRegex ? compileKeyRegex(spec.key, loc) : null,
       count: spec.count,
+      lastKey: '',
+      lastName: def.name + ':',
     };
     rule.targets.push(target);
   }

@@ -26,6 +26,9 @@ export interface Target {
   count: boolean;
   /** "ARGS" etc.; used for MATCHED_VAR_NAME. */
   name: string;
+  /** The last matched-variable name built for a key (name:key), kept so TX:name and the like build it once. */
+  lastKey: string;
+  lastName: string;
 }
 
 export interface Exclusion {
@@ -228,7 +231,14 @@ export class Rule {
   private matchValue(tx: Transaction, target: Target, kv: KV | null, value: string, r: boolean): boolean {
     if (this.negated) r = !r;
     if (!r) return false;
-    const name = kv === null || !target.def.keyed ? target.name : target.name + ':' + kv.key;
+    let name: string;
+    if (kv === null || !target.def.keyed) name = target.name;
+    else if (kv.key === target.lastKey) name = target.lastName;
+    else {
+      name = target.name + ':' + kv.key;
+      target.lastKey = kv.key;
+      target.lastName = name;
+    }
     tx.recordMatchedVar(name, value);
     if (tx.trace !== null) tx.trace.operatorMatched(this, target, kv, value);
     const pm = this.perMatch;
