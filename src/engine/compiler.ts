@@ -1,6 +1,7 @@
 // RuleSpec (syntax) → Rule (compiled): variables resolved, operator built, actions applied,
 // transformation pipeline interned. Everything here runs once at load time.
 import RE2 from 're2';
+import { literalKeyMatcher } from './key-matchers.js';
 import { getAction } from '../actions/index.js';
 import type { ActionCompileContext } from '../actions/types.js';
 import { getOperatorFactory } from '../operators/index.js';
@@ -38,7 +39,8 @@ export interface CompileOptions {
 /** Case-insensitive regex for `COLLECTION:/regex/` selectors and exclusions. */
 export function compileKeyRegex(pattern: string, loc: SourceLocation): KeyMatcher {
   try {
-    return new RE2(pattern, 'i');
+    const re = new RE2(pattern, 'i');
+    return literalKeyMatcher(pattern, re) ?? re;
   } catch (e) {
     throw new SecLangError(`invalid regular expression in variable selector /${pattern}/: ${(e as Error).message}`, loc);
   }

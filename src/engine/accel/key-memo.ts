@@ -2,6 +2,7 @@
 // their collection by every rule that names them; the answer depends on the key alone, so it is
 // remembered per matcher (bounded: keys can come from the client).
 import type { KeyMatcher, Rule } from '../rule.js';
+import { isLiteralKeyMatcher } from '../key-matchers.js';
 
 const MAX_KEYS = 4096;
 
@@ -21,7 +22,7 @@ class MemoKeyMatcher implements KeyMatcher {
 /** Wraps every regex key selector of `rule` (targets and exclusions) once; shared matchers stay shared. */
 export function memoizeKeyMatchers(rule: Rule, wrapped: Map<KeyMatcher, KeyMatcher>): void {
   const wrap = (m: KeyMatcher): KeyMatcher => {
-    if (m instanceof MemoKeyMatcher) return m;
+    if (m instanceof MemoKeyMatcher || isLiteralKeyMatcher(m)) return m;
     let w = wrapped.get(m);
     if (w === undefined) wrapped.set(m, (w = new MemoKeyMatcher(m)));
     return w;
