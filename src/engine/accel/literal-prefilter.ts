@@ -15,7 +15,8 @@ import { AhoCorasick } from '../../operators/aho-corasick.js';
 import type { Rule } from '../rule.js';
 import { byPipeline, emptyAnswer, HOT_CACHE_SLOT, type PrefilterGroup } from './prefilter-group.js';
 import { literalConditions, type LiteralConditions } from './required-literals.js';
-import { hasRareByte, RARE } from './rare-bytes.js';
+import { LiteralScan, type LiteralScanOptions } from './literal-scan.js';
+import { RARE } from './rare-bytes.js';
 
 /** How a rule's slot is answered. */
 const ANY_ONLY = 0; // the any-value condition, whatever the value
@@ -32,75 +33,97 @@ const MAX_LITERAL = 8;
 
 /** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
 export class LiteralIndex {
-  private readonly ac: AhoCorasick;
-  private readonly seen: Uint8Array;
-  private readonly found: Int32Array;
+  private readonly scanner: LiteralScan;
+  /** Scratch: the phrases a scan reported (heads of suffix chains). */
+  private readonly heads: Int32Array;
+  private readonly words: number;
   /**
-   * Per literal, the slots it makes "maybe": for values with rare bytes (their any-value condition)
-   * and for plain values (their plain condition, or the any-value one when they have none).
-   * entry[literal] is where its record starts in `packed`: [rare count, rare slots..., plain count,
-   * plain slots...]. Flat arrays: this is read for every literal found in every distinct value.
+   * Per literal, what it and every literal along its suffix chain (all occur when it does) make
+   * "maybe", as (word, mask) pairs: for values with rare bytes (their any-value condition) and for
+   * plain values (their plain condition, or the any-value one when they have none). Literal i's
+   * pairs are pairs[start[i] .. start[i + 1]). Flat arrays: read for every head of every scan.
    */
-  private readonly entry: Int32Array;
-  private readonly packed: Int32Array;
+  private readonly rareStart: Int32Array;
+  private readonly rarePairs: Int32Array;
+  private readonly plainStart: Int32Array;
+  private readonly plainPairs: Int32Array;
   /** Answers when no literal occurs (shared, never written): plain value, value with rare bytes. */
   readonly none: Uint32Array;
   private readonly noneRare: Uint32Array;
 
   /** `slotsByLiteral[i]`: literal i's slots, an any-value condition as `slot`, a plain one as `~slot`. */
-  constructor(literals: readonly string[], slotsByLiteral: ReadonlyArray<readonly number[]>, mode: Uint8Array) {
-    this.ac = new AhoCorasick(literals, true);
-    if (this.ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
-    this.seen = new Uint8Array(literals.length);
-    this.found = new Int32Array(literals.length);
-    this.entry = new Int32Array(literals.length);
-    const packed: number[] = [];
-    slotsByLiteral.forEach((slots, lit) => {
-      const rare: number[] = [];
-      const plain: number[] = [];
-      for (const slot of slots) {
-        if (slot >= 0) {
-          // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
-          if (mode[slot] !== SPLIT_NO_ANY) rare.push(slot);
-          if (mode[slot] === ANY_ONLY) plain.push(slot);
-        } else {
-          plain.push(~slot);
-        }
-      }
-      this.entry[lit] = packed.length;
-      packed.push(rare.length, ...rare, plain.length, ...plain);
-    });
-    this.packed = Int32Array.from(packed);
+  constructor(literals: readonly string[], slotsByLiteral: ReadonlyArray<readonly number[]>, mode: Uint8Array, options: LiteralScanOptions = {}) {
+    const ac = new AhoCorasick(literals, true);
+    if (ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
+    this.scanner = new LiteralScan(ac, RARE, options);
+    this.heads = new Int32Array(literals.length);
     this.none = emptyAnswer(mode.length);
     this.noneRare = emptyAnswer(mode.length);
     mode.forEach((m, slot) => {
       if (m === SPLIT_NO_ANY) this.noneRare[slot >>> 5] |= 1 << (slot & 31);
     });
+    const words = (this.words = this.none.length);
+    // Each literal's own bits, then the union along its suffix chain, as pairs.
+    const own = (rare: boolean): Uint32Array => {
+      const bits = new Uint32Array(literals.length * words);
+      slotsByLiteral.forEach((slots, lit) => {
+        for (const slot of slots) {
+          // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
+          const s = slot >= 0 ? slot : ~slot;
+          const on = slot >= 0 ? (rare ? mode[s] !== SPLIT_NO_ANY : mode[s] === ANY_ONLY) : !rare;
+          if (on) bits[lit * words + (s >>> 5)] |= 1 << (s & 31);
+        }
+      });
+      return bits;
+    };
+    const pack = (bits: Uint32Array): { start: Int32Array; pairs: Int32Array } => {
+      const start = new Int32Array(literals.length + 1);
+      const pairs: number[] = [];
+      const acc = new Uint32Array(words);
+      for (let lit = 0; lit < literals.length; lit++) {
+        acc.fill(0);
+        for (let q = lit; q >= 0; q = ac.suffixPhrase(q)) for (let w = 0; w < words; w++) acc[w] |= bits[q * words + w]!;
+        start[lit] = pairs.length;
+        for (let w = 0; w < words; w++) if (acc[w] !== 0) pairs.push(w, acc[w]! | 0);
+      }
+      start[literals.length] = pairs.length;
+      return { start, pairs: Int32Array.from(pairs) };
+    };
+    const rare = pack(own(true));
+    const plain = pack(own(false));
+    this.rareStart = rare.start;
+    this.rarePairs = rare.pairs;
+    this.plainStart = plain.start;
+    this.plainPairs = plain.pairs;
+  }
+
+  /** Whether the scan uses the complete transition table (else the automaton's bounded layout). */
+  get denseScan(): boolean {
+    return this.scanner.dense;
   }
 
   /** Every slot's answer for `value`; null when it is not a byte string. */
   answer(value: string): Uint32Array | null {
-    const found = this.found;
-    const n = this.ac.collect(value, this.seen, found);
-    if (n < 0) return null;
-    const rare = hasRareByte(value);
+    const heads = this.heads;
+    const r = this.scanner.scan(value, heads);
+    if (r < 0) return null;
+    const n = r >>> 1;
+    const rare = (r & 1) === 1;
     const base = rare ? this.noneRare : this.none;
-    const entry = this.entry;
-    const packed = this.packed;
-    const seen = this.seen;
+    if (n === 0) return base;
+    const start = rare ? this.rareStart : this.plainStart;
+    const pairs = rare ? this.rarePairs : this.plainPairs;
     let out: Uint32Array | null = null;
     for (let k = 0; k < n; k++) {
-      const lit = found[k]!;
-      seen[lit] = 0;
-      let at = entry[lit]!;
-      if (!rare) at += 1 + packed[at]!; // skip the rare record
-      const count = packed[at]!;
-      if (count === 0) continue;
-      if (out === null) out = base.slice();
-      for (let j = at + 1; j <= at + count; j++) {
-        const slot = packed[j]!;
-        out[slot >>> 5] |= 1 << (slot & 31);
+      const lit = heads[k]!;
+      const to = start[lit + 1]!;
+      let j = start[lit]!;
+      if (j === to) continue;
+      if (out === null) {
+        out = new Uint32Array(this.words);
+        if (rare) for (let w = 0; w < out.length; w++) out[w] = base[w]!;
       }
+      for (; j < to; j += 2) out[pairs[j]!] |= pairs[j + 1]!;
     }
     return out ?? base;
   }
@@ -158,11 +181,17 @@ function conditionsOfRule(r: Rule): LiteralConditions | null {
   return c.any === null && c.plain === null ? null : c;
 }
 
-/**
- * Gives every rule link with required literals (or phrases) a slot in its pipeline's group; ids
- * start at `firstId`. Returns the @rx links left without a condition, in order, and what was built.
- */
-export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): { rest: Rule[]; stats: LiteralPrefilterStats } {
+/** What a LiteralIndex is built from, and the rules by pipeline in slot order. */
+interface LiteralTable {
+  rest: Rule[];
+  stats: LiteralPrefilterStats;
+  lists: Rule[][];
+  literals: string[];
+  slotsByLiteral: number[][];
+  mode: Uint8Array;
+}
+
+function literalTableOf(rules: Iterable<Rule>): LiteralTable {
   const stats: LiteralPrefilterStats = { groups: 0, rules: 0, literals: 0, plainRules: 0, phraseRules: 0 };
   const rest: Rule[] = [];
   const conditionsOf = new Map<Rule, LiteralConditions>();
@@ -199,10 +228,28 @@ export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): 
       slot++;
     }
   }
-  if (lists.length === 0) return { rest, stats };
-  const index = new LiteralIndex([...literalIds.keys()], slotsByLiteral, mode);
   stats.literals = literalIds.size;
-  slot = 0;
+  return { rest, stats, lists, literals: [...literalIds.keys()], slotsByLiteral, mode };
+}
+
+/**
+ * The literals, per literal its slots and per slot its mode, as buildLiteralPrefilters would give
+ * `rules` (LiteralIndex's constructor arguments; no rule is changed). For tests that rebuild the index.
+ */
+export function literalIndexInputs(rules: Iterable<Rule>): { literals: string[]; slotsByLiteral: number[][]; mode: Uint8Array } {
+  const { literals, slotsByLiteral, mode } = literalTableOf(rules);
+  return { literals, slotsByLiteral, mode };
+}
+
+/**
+ * Gives every rule link with required literals (or phrases) a slot in its pipeline's group; ids
+ * start at `firstId`. Returns the @rx links left without a condition, in order, and what was built.
+ */
+export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): { rest: Rule[]; stats: LiteralPrefilterStats } {
+  const { rest, stats, lists, literals, slotsByLiteral, mode } = literalTableOf(rules);
+  if (lists.length === 0) return { rest, stats };
+  const index = new LiteralIndex(literals, slotsByLiteral, mode);
+  let slot = 0;
   for (const list of lists) {
     const group = new LiteralGroup(firstId + stats.groups++, index, slot, slot + list.length);
     for (const rule of list) rule.prefilter = { group, index: slot++ };
