@@ -51,7 +51,7 @@ export interface DenseAutomaton {
   readonly classes: number;
   /** Per byte (folded as the automaton folds): its class. */
   readonly classOf: Uint16Array;
-  /** `state * classes + class` → next state. */
+  /** `state * classes + class` → next state (states numbered breadth first, root 0). */
   readonly table: Uint16Array;
   /** Per state: the phrase reported there (its own or the nearest along its fail chain), or -1. */
   readonly output: Int32Array;
@@ -201,34 +201,40 @@ export class AhoCorasick {
   }
 
   /**
-   * A complete transition table for every state (2 bytes per state and class), or null when the
-   * states do not fit 16 bits or the table would exceed `maxEntries` entries. Built on request (the
-   * @pm operators keep their bounded layout); shares `output` with this automaton (read-only).
+   * A complete transition table for every state (2 bytes per state and class; its own state
+   * numbering, root 0), or null when the states do not fit 16 bits or the table would exceed
+   * `maxEntries` entries. Built on request: the @pm operators keep their bounded layout.
    */
   denseAutomaton(maxEntries = 1 << 23): DenseAutomaton | null {
     const states = this.fail.length;
     const classes = this.classes;
     if (states > 0xffff || states * classes > maxEntries) return null;
     const table = new Uint16Array(states * classes);
-    // Breadth first: a state's fail target is shallower, so its row is complete when borrowed.
-    const queue = new Int32Array(states);
+    // States renumbered breadth first: the shallow states, where text spends nearly all its steps,
+    // get the first rows (together in cache). And a state's fail target is shallower, so its row is
+    // complete when borrowed.
+    const queue = new Int32Array(states); // new number → state
+    const renumbered = new Int32Array(states); // state → new number
     let head = 0;
     let tail = 0;
     queue[tail++] = ROOT;
     while (head < tail) {
-      const s = queue[head++]!;
-      const row = s * classes;
+      const s = queue[head]!;
+      const row = head++ * classes;
       if (s !== ROOT) {
-        const failRow = this.fail[s]! * classes;
+        const failRow = renumbered[this.fail[s]!]! * classes;
         table.copyWithin(row, failRow, failRow + classes);
       }
       for (let e = this.edgeStart[s]!; e < this.edgeStart[s]! + this.edgeCount[s]!; e++) {
         const t = this.edgeTarget[e]!;
-        table[row + this.classOf[this.edgeByte[e]!]!] = t;
+        renumbered[t] = tail;
+        table[row + this.classOf[this.edgeByte[e]!]!] = tail;
         queue[tail++] = t;
       }
     }
-    return { classes, classOf: this.classOf.slice(), table, output: this.output };
+    const output = new Int32Array(states);
+    for (let i = 0; i < states; i++) output[i] = this.output[queue[i]!]!;
+    return { classes, classOf: this.classOf.slice(), table, output };
   }
 
   /** The phrase along the fail chain of the state where phrase `p` ends (its longest proper suffix phrase), or -1. */
