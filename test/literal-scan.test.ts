@@ -109,7 +109,7 @@ function values(inputs: Inputs): string[] {
 
 function checkScan(inputs: Inputs, dense: boolean): void {
   const ac = new AhoCorasick(inputs.literals, true);
-  const scan = new LiteralScan(ac, RARE, { dense });
+  const scan = new LiteralScan(ac, RARE, null, { dense });
   assert.equal(scan.dense, dense);
   let literalsSeen = 0;
   for (const v of values(inputs)) {

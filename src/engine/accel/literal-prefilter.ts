@@ -31,22 +31,32 @@ const SPLIT_NO_ANY = 2; // rare bytes: maybe; plain value: the plain one
 const MAX_LITERAL = 8;
 
 
+/** Distinct answers kept for reuse (a power of two); answers repeat across the strings of requests. */
+const INTERNED = 1024;
+
 /** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
 export class LiteralIndex {
   private readonly scanner: LiteralScan;
-  /** Scratch: the phrases a scan reported (heads of suffix chains). */
-  private readonly heads: Int32Array;
-  private readonly words: number;
+  /** Scratch: the keys a scan reported. */
+  private readonly keys: Int32Array;
+  /** Scratch: the answer being ORed together. */
+  private readonly acc: Uint32Array;
   /**
-   * Per literal, what it and every literal along its suffix chain (all occur when it does) make
-   * "maybe", as (word, mask) pairs: for values with rare bytes (their any-value condition) and for
-   * plain values (their plain condition, or the any-value one when they have none). Literal i's
-   * pairs are pairs[start[i] .. start[i + 1]). Flat arrays: read for every head of every scan.
+   * Per key, what a literal of that key and every literal along its suffix chain (all occur when
+   * it does) make "maybe", as (word, mask) pairs: for values with rare bytes (their any-value
+   * condition) and for plain values (their plain condition, or the any-value one when they have
+   * none). Key k's pairs are pairs[start[k] .. start[k + 1]). Literals whose chains make the same
+   * slots "maybe" share a key. Flat arrays: read for every key every scan reports.
    */
   private readonly rareStart: Int32Array;
   private readonly rarePairs: Int32Array;
   private readonly plainStart: Int32Array;
   private readonly plainPairs: Int32Array;
+  /**
+   * Answers given out, by hash of their words (a newer one replaces an older one on collision):
+   * shared and never written, like every answer, so equal answers need not be allocated again.
+   */
+  private readonly interned: Array<Uint32Array | undefined> = new Array<Uint32Array | undefined>(INTERNED).fill(undefined);
   /** Answers when no literal occurs (shared, never written): plain value, value with rare bytes. */
   readonly none: Uint32Array;
   private readonly noneRare: Uint32Array;
@@ -55,46 +65,61 @@ export class LiteralIndex {
   constructor(literals: readonly string[], slotsByLiteral: ReadonlyArray<readonly number[]>, mode: Uint8Array, options: LiteralScanOptions = {}) {
     const ac = new AhoCorasick(literals, true);
     if (ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
-    this.scanner = new LiteralScan(ac, RARE, options);
-    this.heads = new Int32Array(literals.length);
     this.none = emptyAnswer(mode.length);
     this.noneRare = emptyAnswer(mode.length);
     mode.forEach((m, slot) => {
       if (m === SPLIT_NO_ANY) this.noneRare[slot >>> 5] |= 1 << (slot & 31);
     });
-    const words = (this.words = this.none.length);
-    // Each literal's own bits, then the union along its suffix chain, as pairs.
-    const own = (rare: boolean): Uint32Array => {
-      const bits = new Uint32Array(literals.length * words);
-      slotsByLiteral.forEach((slots, lit) => {
-        for (const slot of slots) {
-          // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
-          const s = slot >= 0 ? slot : ~slot;
-          const on = slot >= 0 ? (rare ? mode[s] !== SPLIT_NO_ANY : mode[s] === ANY_ONLY) : !rare;
-          if (on) bits[lit * words + (s >>> 5)] |= 1 << (s & 31);
-        }
-      });
-      return bits;
-    };
-    const pack = (bits: Uint32Array): { start: Int32Array; pairs: Int32Array } => {
-      const start = new Int32Array(literals.length + 1);
-      const pairs: number[] = [];
-      const acc = new Uint32Array(words);
-      for (let lit = 0; lit < literals.length; lit++) {
-        acc.fill(0);
-        for (let q = lit; q >= 0; q = ac.suffixPhrase(q)) for (let w = 0; w < words; w++) acc[w] |= bits[q * words + w]!;
-        start[lit] = pairs.length;
-        for (let w = 0; w < words; w++) if (acc[w] !== 0) pairs.push(w, acc[w]! | 0);
+    const words = this.none.length;
+    this.acc = new Uint32Array(words);
+    // Each literal's own bits, for rare and for plain values.
+    const own = new Uint32Array(literals.length * 2 * words);
+    slotsByLiteral.forEach((slots, lit) => {
+      for (const slot of slots) {
+        // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
+        const s = slot >= 0 ? slot : ~slot;
+        const bit = 1 << (s & 31);
+        if (slot >= 0 ? mode[s] !== SPLIT_NO_ANY : false) own[lit * 2 * words + (s >>> 5)] |= bit;
+        if (slot >= 0 ? mode[s] === ANY_ONLY : true) own[(lit * 2 + 1) * words + (s >>> 5)] |= bit;
       }
-      start[literals.length] = pairs.length;
-      return { start, pairs: Int32Array.from(pairs) };
+    });
+    // Per literal the union along its suffix chain, as pairs; equal unions share one key.
+    const keyOf = new Int32Array(literals.length);
+    const keyIds = new Map<string, number>();
+    const rare: number[][] = [];
+    const plain: number[][] = [];
+    const chain = new Uint32Array(2 * words);
+    for (let lit = 0; lit < literals.length; lit++) {
+      chain.fill(0);
+      for (let q = lit; q >= 0; q = ac.suffixPhrase(q)) for (let w = 0; w < 2 * words; w++) chain[w] |= own[q * 2 * words + w]!;
+      const r: number[] = [];
+      const p: number[] = [];
+      for (let w = 0; w < words; w++) {
+        if (chain[w] !== 0) r.push(w, chain[w]! | 0);
+        if (chain[words + w] !== 0) p.push(w, chain[words + w]! | 0);
+      }
+      if (r.length === 0 && p.length === 0) {
+        keyOf[lit] = -1; // makes nothing "maybe": not worth reporting
+        continue;
+      }
+      const name = `${r.join(',')}|${p.join(',')}`;
+      let key = keyIds.get(name);
+      if (key === undefined) {
+        keyIds.set(name, (key = keyIds.size));
+        rare.push(r);
+        plain.push(p);
+      }
+      keyOf[lit] = key;
+    }
+    const pack = (lists: number[][]): { start: Int32Array; pairs: Int32Array } => {
+      const start = new Int32Array(lists.length + 1);
+      for (let k = 0; k < lists.length; k++) start[k + 1] = start[k]! + lists[k]!.length;
+      return { start, pairs: Int32Array.from(lists.flat()) };
     };
-    const rare = pack(own(true));
-    const plain = pack(own(false));
-    this.rareStart = rare.start;
-    this.rarePairs = rare.pairs;
-    this.plainStart = plain.start;
-    this.plainPairs = plain.pairs;
+    ({ start: this.rareStart, pairs: this.rarePairs } = pack(rare));
+    ({ start: this.plainStart, pairs: this.plainPairs } = pack(plain));
+    this.scanner = new LiteralScan(ac, RARE, { keyOf, count: keyIds.size }, options);
+    this.keys = new Int32Array(keyIds.size);
   }
 
   /** Whether the scan uses the complete transition table (else the automaton's bounded layout). */
@@ -104,8 +129,8 @@ export class LiteralIndex {
 
   /** Every slot's answer for `value`; null when it is not a byte string. */
   answer(value: string): Uint32Array | null {
-    const heads = this.heads;
-    const r = this.scanner.scan(value, heads);
+    const keys = this.keys;
+    const r = this.scanner.scan(value, keys);
     if (r < 0) return null;
     const n = r >>> 1;
     const rare = (r & 1) === 1;
@@ -113,19 +138,33 @@ export class LiteralIndex {
     if (n === 0) return base;
     const start = rare ? this.rareStart : this.plainStart;
     const pairs = rare ? this.rarePairs : this.plainPairs;
-    let out: Uint32Array | null = null;
+    const acc = this.acc;
+    for (let w = 0; w < acc.length; w++) acc[w] = base[w]!;
+    let touched = false;
     for (let k = 0; k < n; k++) {
-      const lit = heads[k]!;
-      const to = start[lit + 1]!;
-      let j = start[lit]!;
-      if (j === to) continue;
-      if (out === null) {
-        out = new Uint32Array(this.words);
-        if (rare) for (let w = 0; w < out.length; w++) out[w] = base[w]!;
-      }
-      for (; j < to; j += 2) out[pairs[j]!] |= pairs[j + 1]!;
+      const key = keys[k]!;
+      const to = start[key + 1]!;
+      for (let j = start[key]!; j < to; j += 2) acc[pairs[j]!] |= pairs[j + 1]!;
+      touched ||= start[key]! !== to;
     }
-    return out ?? base;
+    return touched ? this.intern(acc) : base;
+  }
+
+  /** A shared answer equal to `acc`: one given out before, or a new copy (kept for next time). */
+  private intern(acc: Uint32Array): Uint32Array {
+    let h = 0;
+    for (let w = 0; w < acc.length; w++) h = Math.imul(h ^ acc[w]!, 0x9e3779b1) ^ (h >>> 15);
+    const slot = (h ^ (h >>> 16)) & (INTERNED - 1);
+    const hit = this.interned[slot];
+    if (hit !== undefined) {
+      let w = 0;
+      while (w < acc.length && hit[w] === acc[w]) w++;
+      if (w === acc.length) return hit;
+    }
+    const copy = new Uint32Array(acc.length);
+    for (let w = 0; w < acc.length; w++) copy[w] = acc[w]!;
+    this.interned[slot] = copy;
+    return copy;
   }
 }
 
