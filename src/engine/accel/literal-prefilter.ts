@@ -34,6 +34,11 @@ const MAX_LITERAL = 8;
 /** Distinct answers kept for reuse (a power of two); answers repeat across the strings of requests. */
 const INTERNED = 1024;
 
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  for (let w = 0; w < a.length; w++) if (a[w] !== b[w]) return false;
+  return true;
+}
+
 /** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
 export class LiteralIndex {
   private readonly scanner: LiteralScan;
@@ -154,16 +159,17 @@ export class LiteralIndex {
   private intern(acc: Uint32Array): Uint32Array {
     let h = 0;
     for (let w = 0; w < acc.length; w++) h = Math.imul(h ^ acc[w]!, 0x9e3779b1) ^ (h >>> 15);
+    // Two places per hash (slot, slot ^ 1): a newer answer displaces the older of the pair.
     const slot = (h ^ (h >>> 16)) & (INTERNED - 1);
-    const hit = this.interned[slot];
-    if (hit !== undefined) {
-      let w = 0;
-      while (w < acc.length && hit[w] === acc[w]) w++;
-      if (w === acc.length) return hit;
-    }
+    const interned = this.interned;
+    const first = interned[slot];
+    if (first !== undefined && sameWords(first, acc)) return first;
+    const second = interned[slot ^ 1];
+    if (second !== undefined && sameWords(second, acc)) return second;
     const copy = new Uint32Array(acc.length);
     for (let w = 0; w < acc.length; w++) copy[w] = acc[w]!;
-    this.interned[slot] = copy;
+    if (first !== undefined) interned[slot ^ 1] = first;
+    interned[slot] = copy;
     return copy;
   }
 }
