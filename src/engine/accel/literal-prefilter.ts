@@ -88,43 +88,48 @@ export class LiteralIndex {
         if (slot >= 0 ? mode[s] === ANY_ONLY : true) own[(lit * 2 + 1) * words + (s >>> 5)] |= bit;
       }
     });
-    // Per literal the union along its suffix chain, as pairs; equal unions share one key.
+    // Per literal the union along its suffix chain; equal unions share one key (found by hash).
+    const row = 2 * words;
     const keyOf = new Int32Array(literals.length);
-    const keyIds = new Map<string, number>();
-    const rare: number[][] = [];
-    const plain: number[][] = [];
-    const chain = new Uint32Array(2 * words);
+    const keyBits = new Uint32Array(literals.length * row); // per key its union (first `keys` rows used)
+    const byHash = new Map<number, number[]>();
+    let keys = 0;
     for (let lit = 0; lit < literals.length; lit++) {
-      chain.fill(0);
-      for (let q = lit; q >= 0; q = ac.suffixPhrase(q)) for (let w = 0; w < 2 * words; w++) chain[w] |= own[q * 2 * words + w]!;
-      const r: number[] = [];
-      const p: number[] = [];
-      for (let w = 0; w < words; w++) {
-        if (chain[w] !== 0) r.push(w, chain[w]! | 0);
-        if (chain[words + w] !== 0) p.push(w, chain[words + w]! | 0);
-      }
-      if (r.length === 0 && p.length === 0) {
+      const at = keys * row; // build the union in the next free key row
+      for (let w = 0; w < row; w++) keyBits[at + w] = 0;
+      for (let q = lit; q >= 0; q = ac.suffixPhrase(q)) for (let w = 0; w < row; w++) keyBits[at + w] |= own[q * row + w]!;
+      let h = 0;
+      for (let w = 0; w < row; w++) h = Math.imul(h ^ keyBits[at + w]!, 0x9e3779b1) ^ (h >>> 15);
+      if (h === 0 && keyBits.subarray(at, at + row).every((x) => x === 0)) {
         keyOf[lit] = -1; // makes nothing "maybe": not worth reporting
         continue;
       }
-      const name = `${r.join(',')}|${p.join(',')}`;
-      let key = keyIds.get(name);
-      if (key === undefined) {
-        keyIds.set(name, (key = keyIds.size));
-        rare.push(r);
-        plain.push(p);
-      }
+      let bucket = byHash.get(h);
+      if (bucket === undefined) byHash.set(h, (bucket = []));
+      let key = bucket.find((k) => {
+        for (let w = 0; w < row; w++) if (keyBits[k * row + w] !== keyBits[at + w]) return false;
+        return true;
+      });
+      if (key === undefined) bucket.push((key = keys++));
       keyOf[lit] = key;
     }
-    const pack = (lists: number[][]): { start: Int32Array; pairs: Int32Array } => {
-      const start = new Int32Array(lists.length + 1);
-      for (let k = 0; k < lists.length; k++) start[k + 1] = start[k]! + lists[k]!.length;
-      return { start, pairs: Int32Array.from(lists.flat()) };
+    // Per key its (word, mask) pairs, for rare values (first half of its row) and plain ones.
+    const pack = (half: number): { start: Int32Array; pairs: Int32Array } => {
+      const start = new Int32Array(keys + 1);
+      const pairs: number[] = [];
+      for (let k = 0; k < keys; k++) {
+        for (let w = 0; w < words; w++) {
+          const m = keyBits[k * row + half + w]!;
+          if (m !== 0) pairs.push(w, m | 0);
+        }
+        start[k + 1] = pairs.length;
+      }
+      return { start, pairs: Int32Array.from(pairs) };
     };
-    ({ start: this.rareStart, pairs: this.rarePairs } = pack(rare));
-    ({ start: this.plainStart, pairs: this.plainPairs } = pack(plain));
-    this.scanner = new LiteralScan(ac, RARE, { keyOf, count: keyIds.size }, options);
-    this.keys = new Int32Array(keyIds.size);
+    ({ start: this.rareStart, pairs: this.rarePairs } = pack(0));
+    ({ start: this.plainStart, pairs: this.plainPairs } = pack(words));
+    this.scanner = new LiteralScan(ac, RARE, { keyOf, count: keys }, options);
+    this.keys = new Int32Array(keys);
   }
 
   /** Whether the scan uses the complete transition table (else the automaton's bounded layout). */
