@@ -77,7 +77,7 @@ export class LiteralIndex {
     });
     const words = this.none.length;
     this.acc = new Uint32Array(words);
-    // Each literal's own bits, for rare and for plain values.
+    // Each literal's own bits, for rare and for plain values (one row of 2 * words each).
     const own = new Uint32Array(literals.length * 2 * words);
     slotsByLiteral.forEach((slots, lit) => {
       for (const slot of slots) {
@@ -88,16 +88,26 @@ export class LiteralIndex {
         if (slot >= 0 ? mode[s] === ANY_ONLY : true) own[(lit * 2 + 1) * words + (s >>> 5)] |= bit;
       }
     });
-    // Per literal the union along its suffix chain; equal unions share one key (found by hash).
+    // Per literal the union along its suffix chain, in place: shorter literals first, so a
+    // literal's suffix (a shorter phrase) already holds its own chain's union.
     const row = 2 * words;
+    const byLength: number[][] = [];
+    literals.forEach((l, lit) => (byLength[l.length] ??= []).push(lit));
+    for (const list of byLength) {
+      if (list === undefined) continue;
+      for (const lit of list) {
+        const q = ac.suffixPhrase(lit);
+        if (q >= 0) for (let w = 0; w < row; w++) own[lit * row + w] |= own[q * row + w]!;
+      }
+    }
+    // Equal unions share one key (found by hash).
     const keyOf = new Int32Array(literals.length);
     const keyBits = new Uint32Array(literals.length * row); // per key its union (first `keys` rows used)
     const byHash = new Map<number, number[]>();
     let keys = 0;
     for (let lit = 0; lit < literals.length; lit++) {
-      const at = keys * row; // build the union in the next free key row
-      for (let w = 0; w < row; w++) keyBits[at + w] = 0;
-      for (let q = lit; q >= 0; q = ac.suffixPhrase(q)) for (let w = 0; w < row; w++) keyBits[at + w] |= own[q * row + w]!;
+      const at = keys * row; // the union, copied to the next free key row
+      for (let w = 0; w < row; w++) keyBits[at + w] = own[lit * row + w]!;
       let h = 0;
       for (let w = 0; w < row; w++) h = Math.imul(h ^ keyBits[at + w]!, 0x9e3779b1) ^ (h >>> 15);
       if (h === 0 && keyBits.subarray(at, at + row).every((x) => x === 0)) {
