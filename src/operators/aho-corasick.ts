@@ -42,6 +42,21 @@ function foldKey(phrase: string, fold: Uint8Array, caseInsensitive: boolean): st
   return key;
 }
 
+/**
+ * The automaton as one complete transition table: a row for every state, fail links resolved, so a
+ * scan makes one table load per byte and never walks fail links (see AhoCorasick.denseAutomaton).
+ */
+export interface DenseAutomaton {
+  /** Number of byte classes (class 0: bytes no phrase holds). */
+  readonly classes: number;
+  /** Per byte (folded as the automaton folds): its class. */
+  readonly classOf: Uint16Array;
+  /** `state * classes + class` → next state (states numbered breadth first, root 0). */
+  readonly table: Uint16Array;
+  /** Per state: the phrase reported there (its own or the nearest along its fail chain), or -1. */
+  readonly output: Int32Array;
+}
+
 export class AhoCorasick {
   /** The phrases, as given (duplicates after folding keep the first spelling). */
   readonly phrases: readonly string[];
@@ -183,6 +198,48 @@ export class AhoCorasick {
     }
     this.nextOutput = new Int32Array(kept.length);
     for (let p = 0; p < kept.length; p++) this.nextOutput[p] = this.output[this.fail[this.phraseState[p]!]!]!;
+  }
+
+  /**
+   * A complete transition table for every state (2 bytes per state and class; its own state
+   * numbering, root 0), or null when the states do not fit 16 bits or the table would exceed
+   * `maxEntries` entries. Built on request: the @pm operators keep their bounded layout.
+   */
+  denseAutomaton(maxEntries = 1 << 23): DenseAutomaton | null {
+    const states = this.fail.length;
+    const classes = this.classes;
+    if (states > 0xffff || states * classes > maxEntries) return null;
+    const table = new Uint16Array(states * classes);
+    // States renumbered breadth first: the shallow states, where text spends nearly all its steps,
+    // get the first rows (together in cache). And a state's fail target is shallower, so its row is
+    // complete when borrowed.
+    const queue = new Int32Array(states); // new number → state
+    const renumbered = new Int32Array(states); // state → new number
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = ROOT;
+    while (head < tail) {
+      const s = queue[head]!;
+      const row = head++ * classes;
+      if (s !== ROOT) {
+        const failRow = renumbered[this.fail[s]!]! * classes;
+        table.copyWithin(row, failRow, failRow + classes);
+      }
+      for (let e = this.edgeStart[s]!; e < this.edgeStart[s]! + this.edgeCount[s]!; e++) {
+        const t = this.edgeTarget[e]!;
+        renumbered[t] = tail;
+        table[row + this.classOf[this.edgeByte[e]!]!] = tail;
+        queue[tail++] = t;
+      }
+    }
+    const output = new Int32Array(states);
+    for (let i = 0; i < states; i++) output[i] = this.output[queue[i]!]!;
+    return { classes, classOf: this.classOf.slice(), table, output };
+  }
+
+  /** The phrase along the fail chain of the state where phrase `p` ends (its longest proper suffix phrase), or -1. */
+  suffixPhrase(p: number): number {
+    return this.nextOutput[p]!;
   }
 
   /** Child of `s` on byte `b`, or NONE (non-root states). */

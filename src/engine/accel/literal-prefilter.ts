@@ -15,7 +15,8 @@ import { AhoCorasick } from '../../operators/aho-corasick.js';
 import type { Rule } from '../rule.js';
 import { byPipeline, emptyAnswer, HOT_CACHE_SLOT, type PrefilterGroup } from './prefilter-group.js';
 import { literalConditions, type LiteralConditions } from './required-literals.js';
-import { hasRareByte, RARE } from './rare-bytes.js';
+import { LiteralScan, type LiteralScanOptions } from './literal-scan.js';
+import { RARE } from './rare-bytes.js';
 
 /** How a rule's slot is answered. */
 const ANY_ONLY = 0; // the any-value condition, whatever the value
@@ -30,79 +31,161 @@ const SPLIT_NO_ANY = 2; // rare bytes: maybe; plain value: the plain one
 const MAX_LITERAL = 8;
 
 
+/** Distinct answers kept for reuse (a power of two); answers repeat across the strings of requests. */
+const INTERNED = 1024;
+
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  for (let w = 0; w < a.length; w++) if (a[w] !== b[w]) return false;
+  return true;
+}
+
 /** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
 export class LiteralIndex {
-  private readonly ac: AhoCorasick;
-  private readonly seen: Uint8Array;
-  private readonly found: Int32Array;
+  private readonly scanner: LiteralScan;
+  /** Scratch: the keys a scan reported. */
+  private readonly keys: Int32Array;
+  /** Scratch: the answer being ORed together. */
+  private readonly acc: Uint32Array;
   /**
-   * Per literal, the slots it makes "maybe": for values with rare bytes (their any-value condition)
-   * and for plain values (their plain condition, or the any-value one when they have none).
-   * entry[literal] is where its record starts in `packed`: [rare count, rare slots..., plain count,
-   * plain slots...]. Flat arrays: this is read for every literal found in every distinct value.
+   * Per key, what a literal of that key and every literal along its suffix chain (all occur when
+   * it does) make "maybe", as (word, mask) pairs: for values with rare bytes (their any-value
+   * condition) and for plain values (their plain condition, or the any-value one when they have
+   * none). Key k's pairs are pairs[start[k] .. start[k + 1]). Literals whose chains make the same
+   * slots "maybe" share a key. Flat arrays: read for every key every scan reports.
    */
-  private readonly entry: Int32Array;
-  private readonly packed: Int32Array;
+  private readonly rareStart: Int32Array;
+  private readonly rarePairs: Int32Array;
+  private readonly plainStart: Int32Array;
+  private readonly plainPairs: Int32Array;
+  /**
+   * Answers given out, by hash of their words (a newer one replaces an older one on collision):
+   * shared and never written, like every answer, so equal answers need not be allocated again.
+   */
+  private readonly interned: Array<Uint32Array | undefined> = new Array<Uint32Array | undefined>(INTERNED).fill(undefined);
   /** Answers when no literal occurs (shared, never written): plain value, value with rare bytes. */
   readonly none: Uint32Array;
   private readonly noneRare: Uint32Array;
 
   /** `slotsByLiteral[i]`: literal i's slots, an any-value condition as `slot`, a plain one as `~slot`. */
-  constructor(literals: readonly string[], slotsByLiteral: ReadonlyArray<readonly number[]>, mode: Uint8Array) {
-    this.ac = new AhoCorasick(literals, true);
-    if (this.ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
-    this.seen = new Uint8Array(literals.length);
-    this.found = new Int32Array(literals.length);
-    this.entry = new Int32Array(literals.length);
-    const packed: number[] = [];
-    slotsByLiteral.forEach((slots, lit) => {
-      const rare: number[] = [];
-      const plain: number[] = [];
-      for (const slot of slots) {
-        if (slot >= 0) {
-          // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
-          if (mode[slot] !== SPLIT_NO_ANY) rare.push(slot);
-          if (mode[slot] === ANY_ONLY) plain.push(slot);
-        } else {
-          plain.push(~slot);
-        }
-      }
-      this.entry[lit] = packed.length;
-      packed.push(rare.length, ...rare, plain.length, ...plain);
-    });
-    this.packed = Int32Array.from(packed);
+  constructor(literals: readonly string[], slotsByLiteral: ReadonlyArray<readonly number[]>, mode: Uint8Array, options: LiteralScanOptions = {}) {
+    const ac = new AhoCorasick(literals, true);
+    if (ac.phrases.length !== literals.length) throw new Error('literal prefilter: literals must be distinct and folded');
     this.none = emptyAnswer(mode.length);
     this.noneRare = emptyAnswer(mode.length);
     mode.forEach((m, slot) => {
       if (m === SPLIT_NO_ANY) this.noneRare[slot >>> 5] |= 1 << (slot & 31);
     });
+    const words = this.none.length;
+    this.acc = new Uint32Array(words);
+    // Each literal's own bits, for rare and for plain values (one row of 2 * words each).
+    const own = new Uint32Array(literals.length * 2 * words);
+    slotsByLiteral.forEach((slots, lit) => {
+      for (const slot of slots) {
+        // any-value condition: applies to rare values unless SPLIT_NO_ANY (always maybe there), and to plain values under ANY_ONLY
+        const s = slot >= 0 ? slot : ~slot;
+        const bit = 1 << (s & 31);
+        if (slot >= 0 ? mode[s] !== SPLIT_NO_ANY : false) own[lit * 2 * words + (s >>> 5)] |= bit;
+        if (slot >= 0 ? mode[s] === ANY_ONLY : true) own[(lit * 2 + 1) * words + (s >>> 5)] |= bit;
+      }
+    });
+    // Per literal the union along its suffix chain, in place: shorter literals first, so a
+    // literal's suffix (a shorter phrase) already holds its own chain's union.
+    const row = 2 * words;
+    const byLength: number[][] = [];
+    literals.forEach((l, lit) => (byLength[l.length] ??= []).push(lit));
+    for (const list of byLength) {
+      if (list === undefined) continue;
+      for (const lit of list) {
+        const q = ac.suffixPhrase(lit);
+        if (q >= 0) for (let w = 0; w < row; w++) own[lit * row + w] |= own[q * row + w]!;
+      }
+    }
+    // Equal unions share one key (found by hash).
+    const keyOf = new Int32Array(literals.length);
+    const keyBits = new Uint32Array(literals.length * row); // per key its union (first `keys` rows used)
+    const byHash = new Map<number, number[]>();
+    let keys = 0;
+    for (let lit = 0; lit < literals.length; lit++) {
+      const at = keys * row; // the union, copied to the next free key row
+      for (let w = 0; w < row; w++) keyBits[at + w] = own[lit * row + w]!;
+      let h = 0;
+      for (let w = 0; w < row; w++) h = Math.imul(h ^ keyBits[at + w]!, 0x9e3779b1) ^ (h >>> 15);
+      if (h === 0 && keyBits.subarray(at, at + row).every((x) => x === 0)) {
+        keyOf[lit] = -1; // makes nothing "maybe": not worth reporting
+        continue;
+      }
+      let bucket = byHash.get(h);
+      if (bucket === undefined) byHash.set(h, (bucket = []));
+      let key = bucket.find((k) => {
+        for (let w = 0; w < row; w++) if (keyBits[k * row + w] !== keyBits[at + w]) return false;
+        return true;
+      });
+      if (key === undefined) bucket.push((key = keys++));
+      keyOf[lit] = key;
+    }
+    // Per key its (word, mask) pairs, for rare values (first half of its row) and plain ones.
+    const pack = (half: number): { start: Int32Array; pairs: Int32Array } => {
+      const start = new Int32Array(keys + 1);
+      const pairs: number[] = [];
+      for (let k = 0; k < keys; k++) {
+        for (let w = 0; w < words; w++) {
+          const m = keyBits[k * row + half + w]!;
+          if (m !== 0) pairs.push(w, m | 0);
+        }
+        start[k + 1] = pairs.length;
+      }
+      return { start, pairs: Int32Array.from(pairs) };
+    };
+    ({ start: this.rareStart, pairs: this.rarePairs } = pack(0));
+    ({ start: this.plainStart, pairs: this.plainPairs } = pack(words));
+    this.scanner = new LiteralScan(ac, RARE, { keyOf, count: keys }, options);
+    this.keys = new Int32Array(keys);
+  }
+
+  /** Whether the scan uses the complete transition table (else the automaton's bounded layout). */
+  get denseScan(): boolean {
+    return this.scanner.dense;
   }
 
   /** Every slot's answer for `value`; null when it is not a byte string. */
   answer(value: string): Uint32Array | null {
-    const found = this.found;
-    const n = this.ac.collect(value, this.seen, found);
-    if (n < 0) return null;
-    const rare = hasRareByte(value);
+    const keys = this.keys;
+    const r = this.scanner.scan(value, keys);
+    if (r < 0) return null;
+    const n = r >>> 1;
+    const rare = (r & 1) === 1;
     const base = rare ? this.noneRare : this.none;
-    const entry = this.entry;
-    const packed = this.packed;
-    const seen = this.seen;
-    let out: Uint32Array | null = null;
+    if (n === 0) return base;
+    const start = rare ? this.rareStart : this.plainStart;
+    const pairs = rare ? this.rarePairs : this.plainPairs;
+    const acc = this.acc;
+    for (let w = 0; w < acc.length; w++) acc[w] = base[w]!;
+    let touched = false;
     for (let k = 0; k < n; k++) {
-      const lit = found[k]!;
-      seen[lit] = 0;
-      let at = entry[lit]!;
-      if (!rare) at += 1 + packed[at]!; // skip the rare record
-      const count = packed[at]!;
-      if (count === 0) continue;
-      if (out === null) out = base.slice();
-      for (let j = at + 1; j <= at + count; j++) {
-        const slot = packed[j]!;
-        out[slot >>> 5] |= 1 << (slot & 31);
-      }
+      const key = keys[k]!;
+      const to = start[key + 1]!;
+      for (let j = start[key]!; j < to; j += 2) acc[pairs[j]!] |= pairs[j + 1]!;
+      touched ||= start[key]! !== to;
     }
-    return out ?? base;
+    return touched ? this.intern(acc) : base;
+  }
+
+  /** A shared answer equal to `acc`: one given out before, or a new copy (kept for next time). */
+  private intern(acc: Uint32Array): Uint32Array {
+    let h = 0;
+    for (let w = 0; w < acc.length; w++) h = Math.imul(h ^ acc[w]!, 0x9e3779b1) ^ (h >>> 15);
+    // Two places per hash (slot, slot ^ 1): a newer answer displaces the older of the pair.
+    const slot = (h ^ (h >>> 16)) & (INTERNED - 1);
+    const interned = this.interned;
+    const first = interned[slot];
+    if (first !== undefined && sameWords(first, acc)) return first;
+    const second = interned[slot ^ 1];
+    if (second !== undefined && sameWords(second, acc)) return second;
+    const copy = new Uint32Array(acc.length);
+    for (let w = 0; w < acc.length; w++) copy[w] = acc[w]!;
+    if (first !== undefined) interned[slot ^ 1] = first;
+    interned[slot] = copy;
+    return copy;
   }
 }
 
@@ -158,11 +241,17 @@ function conditionsOfRule(r: Rule): LiteralConditions | null {
   return c.any === null && c.plain === null ? null : c;
 }
 
-/**
- * Gives every rule link with required literals (or phrases) a slot in its pipeline's group; ids
- * start at `firstId`. Returns the @rx links left without a condition, in order, and what was built.
- */
-export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): { rest: Rule[]; stats: LiteralPrefilterStats } {
+/** What a LiteralIndex is built from, and the rules by pipeline in slot order. */
+interface LiteralTable {
+  rest: Rule[];
+  stats: LiteralPrefilterStats;
+  lists: Rule[][];
+  literals: string[];
+  slotsByLiteral: number[][];
+  mode: Uint8Array;
+}
+
+function literalTableOf(rules: Iterable<Rule>): LiteralTable {
   const stats: LiteralPrefilterStats = { groups: 0, rules: 0, literals: 0, plainRules: 0, phraseRules: 0 };
   const rest: Rule[] = [];
   const conditionsOf = new Map<Rule, LiteralConditions>();
@@ -199,10 +288,28 @@ export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): 
       slot++;
     }
   }
-  if (lists.length === 0) return { rest, stats };
-  const index = new LiteralIndex([...literalIds.keys()], slotsByLiteral, mode);
   stats.literals = literalIds.size;
-  slot = 0;
+  return { rest, stats, lists, literals: [...literalIds.keys()], slotsByLiteral, mode };
+}
+
+/**
+ * The literals, per literal its slots and per slot its mode, as buildLiteralPrefilters would give
+ * `rules` (LiteralIndex's constructor arguments; no rule is changed). For tests that rebuild the index.
+ */
+export function literalIndexInputs(rules: Iterable<Rule>): { literals: string[]; slotsByLiteral: number[][]; mode: Uint8Array } {
+  const { literals, slotsByLiteral, mode } = literalTableOf(rules);
+  return { literals, slotsByLiteral, mode };
+}
+
+/**
+ * Gives every rule link with required literals (or phrases) a slot in its pipeline's group; ids
+ * start at `firstId`. Returns the @rx links left without a condition, in order, and what was built.
+ */
+export function buildLiteralPrefilters(rules: Iterable<Rule>, firstId: number): { rest: Rule[]; stats: LiteralPrefilterStats } {
+  const { rest, stats, lists, literals, slotsByLiteral, mode } = literalTableOf(rules);
+  if (lists.length === 0) return { rest, stats };
+  const index = new LiteralIndex(literals, slotsByLiteral, mode);
+  let slot = 0;
   for (const list of lists) {
     const group = new LiteralGroup(firstId + stats.groups++, index, slot, slot + list.length);
     for (const rule of list) rule.prefilter = { group, index: slot++ };
