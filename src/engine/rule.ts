@@ -188,9 +188,12 @@ export class Rule {
     if (target.keyLower === null && target.keyRegex === null && runtimeExcl === null && this.exclusions.length === 0) {
       return entries.length;
     }
+    // A stable collection's lower-cased keys are kept per request (&REQUEST_HEADERS:Host and the like).
+    const keys = target.keyLower !== null && !target.def.dynamic ? tx.values.entryKeysLower(target.def, entries) : null;
     let n = 0;
-    for (const kv of entries) {
-      if (target.keyLower !== null && kv.key.toLowerCase() !== target.keyLower) continue;
+    for (let i = 0; i < entries.length; i++) {
+      const kv = entries[i]!;
+      if (target.keyLower !== null && (keys === null ? kv.key.toLowerCase() : keys[i]) !== target.keyLower) continue;
       if (target.keyRegex !== null && !target.keyRegex.test(kv.key)) continue;
       if (this.exclusions.length > 0 && excluded(this.exclusions, target.name, kv.key)) continue;
       if (runtimeExcl !== null && excluded(runtimeExcl, target.name, kv.key)) continue;
