@@ -16,7 +16,8 @@
 //
 //   node dist/bench/grpc-cost.js [--duration S] [--warmup S] [--concurrency N] [--rounds N]
 //        [--requests benign-get,sqli-get,...] [--server-node-flags "--max-semi-space-size=16"]
-//        [--compare-node-flags "..."] [--cpu-prof DIR] [--contend N] [--log-level LVL] [--crs-dir DIR] [--out FILE]
+//        [--compare-node-flags "..."] [--cpu-prof DIR] [--contend N] [--log-level LVL] [--grpc-client h2|grpc-js]
+//        [--crs-dir DIR] [--out FILE]
 //
 // --compare-node-flags starts a second sidewall-crs server with other V8 flags (e.g. young
 // generation size) measured side by side. --cpu-prof writes the CRS server's .cpuprofile to DIR.
@@ -37,7 +38,7 @@ import { CheckService } from '../src/server/check-service.js';
 import { Metrics } from '../src/server/metrics.js';
 import { DEFAULT_DENY_CONTENT_TYPE } from '../src/config/config.js';
 import { percentile, TRIVIAL_SERVER_SCRIPT } from './grpc-trivial.js';
-import { drive, grpcSender, type DriveLimits } from './peers/drivers.js';
+import { checkSender, drive, grpcClientKind, type DriveLimits, type GrpcClientKind } from './peers/drivers.js';
 import { benchRequests, envoyCheckRequest, type BenchRequest } from './peers/requests.js';
 import { writeRulesConf } from './peers/peer-config.js';
 import { httpStatus, spawnPeer } from './peers/processes.js';
@@ -105,8 +106,8 @@ function httpStatusOf(response: Record<string, any>): number {
   return typeof code === 'number' ? code : 403;
 }
 
-async function measureServer(peer: ServerPeer, r: BenchRequest, bytes: Buffer, limits: DriveLimits, warmup: DriveLimits): Promise<CostRow> {
-  const sender = grpcSender(peer.target, bytes, (b) => checkMethod().responseDeserialize(b) as Record<string, any>);
+async function measureServer(peer: ServerPeer, r: BenchRequest, bytes: Buffer, limits: DriveLimits, warmup: DriveLimits, client: GrpcClientKind): Promise<CostRow> {
+  const sender = checkSender(client, peer.target, bytes, (b) => checkMethod().responseDeserialize(b) as Record<string, any>);
   try {
     await sender.waitForReady(10_000);
     const first = await sender.one();
@@ -251,6 +252,8 @@ export interface GrpcCostOptions {
   logLevel: string;
   crsDir: string;
   out: string;
+  /** The load generator of every server peer (peer-bench.ts explains the default). */
+  grpcClient: GrpcClientKind;
 }
 
 export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, unknown>> {
@@ -279,7 +282,7 @@ export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, un
       for (const r of all) {
         const bytes = checkMethod().requestSerialize(envoyCheckRequest(r));
         rows.push(...(await measureInProcess(ip, r, bytes, limits, warmup, o.contend)));
-        for (const p of peers) rows.push(await measureServer(p, r, bytes, limits, warmup));
+        for (const p of peers) rows.push(await measureServer(p, r, bytes, limits, warmup, o.grpcClient));
         console.log(`round ${round + 1}/${o.rounds} ${r.name}: ` + rows.filter((x) => x.request === r.name).slice(-(2 + (o.contend > 0 ? 1 : 0) + peers.length)).map((x) => `${x.peer} ${fmt(x.cpuUsPerCheck)} µs`).join(', '));
       }
       if (all.length > 1) {
@@ -350,7 +353,7 @@ export async function runGrpcCost(o: GrpcCostOptions): Promise<Record<string, un
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0]! },
-    settings: { duration: o.duration, warmup: o.warmup, concurrency: o.concurrency, rounds: o.rounds, serverNodeFlags: o.serverNodeFlags, compareNodeFlags: o.compareNodeFlags, logLevel: o.logLevel, transport: 'unix socket' },
+    settings: { duration: o.duration, warmup: o.warmup, concurrency: o.concurrency, rounds: o.rounds, serverNodeFlags: o.serverNodeFlags, compareNodeFlags: o.compareNodeFlags, logLevel: o.logLevel, transport: 'unix socket', grpcClient: o.grpcClient },
     rows: best,
     allRounds: rows,
     summary,
@@ -379,6 +382,7 @@ async function main(argv: string[]): Promise<number> {
       'cpu-prof': { type: 'string' },
       contend: { type: 'string', default: '1' },
       'log-level': { type: 'string', default: 'info' },
+      'grpc-client': { type: 'string', default: 'h2' },
       'crs-dir': { type: 'string', default: DEFAULT_CRS },
       out: { type: 'string', default: join(REPO_ROOT, 'test-results', 'grpc-cost.json') },
       help: { type: 'boolean', short: 'h' },
@@ -386,7 +390,7 @@ async function main(argv: string[]): Promise<number> {
   });
   if (values.help) {
     console.log('usage: node dist/bench/grpc-cost.js [--duration S] [--warmup S] [--concurrency N] [--rounds N] [--requests a,b]\n' +
-      '       [--server-node-flags "..."] [--compare-node-flags "..."] [--cpu-prof DIR] [--contend N] [--log-level LVL] [--crs-dir DIR] [--out FILE]\n' +
+      '       [--server-node-flags "..."] [--compare-node-flags "..."] [--cpu-prof DIR] [--contend N] [--log-level LVL] [--grpc-client h2|grpc-js] [--crs-dir DIR] [--out FILE]\n' +
       `requests: ${benchRequests().map((r) => r.name).join(', ')}`);
     return 0;
   }
@@ -412,6 +416,7 @@ async function main(argv: string[]): Promise<number> {
     logLevel: values['log-level']!,
     crsDir: values['crs-dir']!,
     out: values.out!,
+    grpcClient: grpcClientKind(values['grpc-client']),
   });
   return 0;
 }

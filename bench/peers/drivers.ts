@@ -2,6 +2,7 @@
 // gRPC Check calls with pre-serialized request bytes (gRPC peers), `concurrency` requests in
 // flight, bounded by time and count. Each returns per-request latencies and the status seen.
 import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
 import { connect, type Socket } from 'node:net';
 
 export interface DriveResult {
@@ -167,5 +168,106 @@ export function grpcSender(target: string, requestBytes: Buffer, decodeResponse:
     waitForReady: (ms: number) => new Promise<void>((res, rej) => client.waitForReady(Date.now() + ms, (e) => (e ? rej(e) : res()))),
     one,
     close: () => client.close(),
+  };
+}
+
+/** Which gRPC load generator a bench drives its gRPC peers with (the same for every gRPC peer). */
+export type GrpcClientKind = 'h2' | 'grpc-js';
+
+/** The sender for `kind`: h2GrpcSender (default, light) or grpcSender (grpc-js). */
+export function checkSender(kind: GrpcClientKind, target: string, requestBytes: Buffer, decodeResponse: (b: Buffer) => Record<string, any>) {
+  return kind === 'h2' ? h2GrpcSender(target, requestBytes, decodeResponse) : grpcSender(target, requestBytes, decodeResponse);
+}
+
+/** Parses a --grpc-client value. */
+export function grpcClientKind(value: string | undefined): GrpcClientKind {
+  if (value === undefined || value === 'h2') return 'h2';
+  if (value === 'grpc-js') return 'grpc-js';
+  throw new Error(`--grpc-client: ${value} is not h2 or grpc-js`);
+}
+
+/** HTTP status of a Check answer: 200 for OK, else the denied_response status (Envoy's default 403). */
+function checkStatus(r: Record<string, any>): number {
+  const code = r.status?.code ?? 0;
+  if (code === 0) return 200;
+  const http = r.denied_response?.status?.code;
+  return typeof http === 'number' ? http : http === 'Forbidden' || http === undefined ? 403 : Number.isFinite(Number(http)) ? Number(http) : 403;
+}
+
+/** Longest wait for one Check answer over h2GrpcSender. */
+const CHECK_TIMEOUT_MS = 60_000;
+
+/**
+ * Check over gRPC with pre-framed request bytes on one node:http2 session: the same calls on the
+ * wire as grpcSender (HTTP/2, gRPC framing, grpc-timeout), at a fraction of grpc-js' client CPU
+ * (channel, interceptors, call state per call), so on a 2-core machine the load generator takes
+ * less CPU away from the server it measures. `target`: unix:/path or host:port.
+ */
+export function h2GrpcSender(target: string, requestBytes: Buffer, decodeResponse: (b: Buffer) => Record<string, any>) {
+  const framed = Buffer.alloc(5 + requestBytes.length);
+  framed.writeUInt32BE(requestBytes.length, 1);
+  requestBytes.copy(framed, 5);
+  const unix = target.startsWith('unix:') ? target.slice('unix:'.length) : null;
+  const session = http2.connect(unix === null ? `http://${target}` : 'http://localhost', {
+    ...(unix === null ? {} : { createConnection: () => connect(unix) }),
+    settings: { initialWindowSize: 64 * 1024 * 1024 },
+  });
+  session.on('error', () => undefined); // surfaces as failed calls
+  const headers = {
+    ':method': 'POST',
+    ':path': '/envoy.service.auth.v3.Authorization/Check',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    'grpc-timeout': `${CHECK_TIMEOUT_MS}m`,
+  };
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = session.request(headers);
+      const chunks: Buffer[] = [];
+      let grpcStatus: string | null = null;
+      const timer = setTimeout(() => {
+        req.close(http2.constants.NGHTTP2_CANCEL);
+        reject(new Error(`no Check answer within ${CHECK_TIMEOUT_MS / 1000} s`));
+      }, CHECK_TIMEOUT_MS);
+      req.on('response', (h) => {
+        if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']); // trailers-only answer
+      });
+      req.on('trailers', (t) => {
+        grpcStatus = String(t['grpc-status'] ?? '');
+      });
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.on('end', () => {
+        clearTimeout(timer);
+        if (grpcStatus !== '0') return reject(new Error(`Check failed: grpc-status ${grpcStatus}`));
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        if (body.length < 5 || body.readUInt32BE(1) !== body.length - 5) return reject(new Error(`Check answer: bad gRPC framing (${body.length} bytes)`));
+        try {
+          resolve(checkStatus(decodeResponse(body.subarray(5))));
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+      req.end(framed);
+    });
+  return {
+    waitForReady: (ms: number) =>
+      new Promise<void>((res, rej) => {
+        if (!session.connecting && !session.destroyed) return res();
+        const t = setTimeout(() => rej(new Error(`no HTTP/2 connection to ${target} within ${ms} ms`)), ms);
+        session.once('connect', () => {
+          clearTimeout(t);
+          res();
+        });
+        session.once('error', (e) => {
+          clearTimeout(t);
+          rej(e);
+        });
+      }),
+    one,
+    close: () => session.close(),
   };
 }

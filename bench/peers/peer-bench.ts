@@ -11,8 +11,13 @@
 // and the CheckRequest decode cost (check-decoder.ts vs proto-loader + check-mapper).
 //
 //   npm run bench:peers -- [--quick] [--duration S] [--warmup S] [--concurrency N]
-//        [--requests a,b] [--no-nginx] [--no-coraza] [--crs-dir DIR] [--out FILE]
+//        [--requests a,b] [--no-nginx] [--no-coraza] [--grpc-client h2|grpc-js] [--crs-dir DIR] [--out FILE]
 //
+// The gRPC peers are driven by --grpc-client h2 (default: node:http2 with pre-framed messages,
+// ~70 µs of client CPU per call) or grpc-js (~190 µs): on 2 cores the load generator competes with
+// the server it measures, and grpc-js' client cost Sidewall's server 13–18 % more CPU per check than
+// the same calls from the light client (measured on the benign GET), which the HTTP peers, driven by
+// raw sockets, never paid. Every gRPC peer gets the same client.
 // Prints tables and writes test-results/bench-peers.json. Load goes only to 127.0.0.1 and unix
 // sockets in a temp dir; every loop is bounded in time and count; every process is stopped.
 import { spawnSync } from 'node:child_process';
@@ -27,7 +32,7 @@ import { loadProtos } from '../../src/server/proto.js';
 import { mapCheckRequest, type CheckRequestMsg } from '../../src/server/check-mapper.js';
 import { decodeCheckRequest, protoLoaderMetadataDecoder } from '../../src/server/check-decoder.js';
 import { percentile, TRIVIAL_SERVER_SCRIPT } from '../grpc-trivial.js';
-import { drive, grpcSender, httpSender, type DriveLimits, type DriveResult } from './drivers.js';
+import { checkSender, drive, grpcClientKind, httpSender, type DriveLimits, type DriveResult, type GrpcClientKind } from './drivers.js';
 import { benchRequests, envoyCheckRequest, rawHttp, type BenchRequest } from './requests.js';
 import { nginxConf, writeRulesConf } from './peer-config.js';
 import { childPids, cpuSeconds, httpStatus, rssBytes, sleep, spawnPeer, which } from './processes.js';
@@ -74,6 +79,9 @@ function checkBytes(r: BenchRequest): Buffer {
   return b;
 }
 
+/** The gRPC load generator for every gRPC peer (--grpc-client; h2 = node:http2, light on the shared CPUs). */
+let grpcClient: GrpcClientKind = 'h2';
+
 async function grpcPeer(name: string, enforces: boolean, target: string, pid: number, stop: () => Promise<void>): Promise<PeerRun> {
   const decode = (b: Buffer) => checkMethod().responseDeserialize(b) as Record<string, any>;
   return {
@@ -82,7 +90,7 @@ async function grpcPeer(name: string, enforces: boolean, target: string, pid: nu
     enforces,
     pids: () => [pid],
     sender: async (r) => {
-      const s = grpcSender(target, checkBytes(r), decode);
+      const s = checkSender(grpcClient, target, checkBytes(r), decode);
       await s.waitForReady(10_000);
       return s;
     },
@@ -242,6 +250,7 @@ export async function main(argv: string[]): Promise<number> {
       requests: { type: 'string' },
       'no-nginx': { type: 'boolean' },
       'no-coraza': { type: 'boolean' },
+      'grpc-client': { type: 'string' },
       'crs-dir': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -249,10 +258,11 @@ export async function main(argv: string[]): Promise<number> {
   });
   if (values.help) {
     console.log('usage: npm run bench:peers -- [--quick] [--duration S] [--warmup S] [--jit-warmup S] [--concurrency N] [--requests a,b]\n' +
-      `       [--no-nginx] [--no-coraza] [--crs-dir DIR] [--out FILE]\nrequests: ${benchRequests().map((r) => r.name).join(', ')}`);
+      `       [--no-nginx] [--no-coraza] [--grpc-client h2|grpc-js] [--crs-dir DIR] [--out FILE]\nrequests: ${benchRequests().map((r) => r.name).join(', ')}`);
     return 0;
   }
   const quick = values.quick ?? false;
+  grpcClient = grpcClientKind(values['grpc-client']);
   const duration = Number(values.duration ?? (quick ? 0.6 : 3));
   const warmupS = Number(values.warmup ?? (quick ? 0.2 : 0.8));
   const jitWarmupS = Number(values['jit-warmup'] ?? (quick ? 1 : 5));
@@ -384,7 +394,7 @@ export async function main(argv: string[]): Promise<number> {
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, loadAverageBefore: load0, loadAverageAfter: loadavg()[0]! },
-    settings: { quick, duration, warmup: warmupS, jitWarmup: jitWarmupS, concurrency, crsDir, paranoiaLevel: 1, mode: 'block', grpcTransport: 'unix socket', httpTransport: 'HTTP/1.1 keep-alive, 127.0.0.1' },
+    settings: { quick, duration, warmup: warmupS, jitWarmup: jitWarmupS, concurrency, crsDir, paranoiaLevel: 1, mode: 'block', grpcTransport: 'unix socket', grpcClient, httpTransport: 'HTTP/1.1 keep-alive, 127.0.0.1' },
     sidewall: { compileMs, serverReadySeconds, rssIdleAfterLoadBytes: memory.rssIdleAfterLoadBytes ?? null, rssAfterRunBytes: memory.rssAfterRunBytes ?? null },
     rows,
     cells,
