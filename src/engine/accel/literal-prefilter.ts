@@ -34,9 +34,17 @@ const MAX_LITERAL = 8;
 /** Distinct answers kept for reuse (a power of two); answers repeat across the strings of requests. */
 const INTERNED = 1024;
 
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
-  for (let w = 0; w < a.length; w++) if (a[w] !== b[w]) return false;
+/** Whether a[aAt ..] and b[bAt ..] hold the same `n` words. */
+function sameWords(a: Uint32Array, aAt: number, b: Uint32Array, bAt: number, n: number): boolean {
+  for (let w = 0; w < n; w++) if (a[aAt + w] !== b[bAt + w]) return false;
   return true;
+}
+
+/** A hash of the `n` words from words[at]. */
+function hashWords(words: Uint32Array, at: number, n: number): number {
+  let h = 0;
+  for (let w = 0; w < n; w++) h = Math.imul(h ^ words[at + w]!, 0x9e3779b1) ^ (h >>> 15);
+  return h;
 }
 
 /** The one automaton over every literal of a rule set's literal groups, and what each literal makes "maybe". */
@@ -108,18 +116,14 @@ export class LiteralIndex {
     for (let lit = 0; lit < literals.length; lit++) {
       const at = keys * row; // the union, copied to the next free key row
       for (let w = 0; w < row; w++) keyBits[at + w] = own[lit * row + w]!;
-      let h = 0;
-      for (let w = 0; w < row; w++) h = Math.imul(h ^ keyBits[at + w]!, 0x9e3779b1) ^ (h >>> 15);
+      const h = hashWords(keyBits, at, row);
       if (h === 0 && keyBits.subarray(at, at + row).every((x) => x === 0)) {
         keyOf[lit] = -1; // makes nothing "maybe": not worth reporting
         continue;
       }
       let bucket = byHash.get(h);
       if (bucket === undefined) byHash.set(h, (bucket = []));
-      let key = bucket.find((k) => {
-        for (let w = 0; w < row; w++) if (keyBits[k * row + w] !== keyBits[at + w]) return false;
-        return true;
-      });
+      let key = bucket.find((k) => sameWords(keyBits, k * row, keyBits, at, row));
       if (key === undefined) bucket.push((key = keys++));
       keyOf[lit] = key;
     }
@@ -172,17 +176,15 @@ export class LiteralIndex {
 
   /** A shared answer equal to `acc`: one given out before, or a new copy (kept for next time). */
   private intern(acc: Uint32Array): Uint32Array {
-    let h = 0;
-    for (let w = 0; w < acc.length; w++) h = Math.imul(h ^ acc[w]!, 0x9e3779b1) ^ (h >>> 15);
+    const h = hashWords(acc, 0, acc.length);
     // Two places per hash (slot, slot ^ 1): a newer answer displaces the older of the pair.
     const slot = (h ^ (h >>> 16)) & (INTERNED - 1);
     const interned = this.interned;
     const first = interned[slot];
-    if (first !== undefined && sameWords(first, acc)) return first;
+    if (first !== undefined && sameWords(first, 0, acc, 0, acc.length)) return first;
     const second = interned[slot ^ 1];
-    if (second !== undefined && sameWords(second, acc)) return second;
-    const copy = new Uint32Array(acc.length);
-    for (let w = 0; w < acc.length; w++) copy[w] = acc[w]!;
+    if (second !== undefined && sameWords(second, 0, acc, 0, acc.length)) return second;
+    const copy = acc.slice();
     if (first !== undefined) interned[slot ^ 1] = first;
     interned[slot] = copy;
     return copy;
