@@ -144,6 +144,9 @@ export async function httpSender(port: number, raw: Buffer, concurrency: number)
 }
 
 const identity = (b: Buffer) => b;
+const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
+/** Longest wait for one Check answer. */
+const CHECK_TIMEOUT_MS = 60_000;
 
 /** Check over gRPC with pre-serialized bytes; the answer is decoded to an HTTP-like status. */
 export function grpcSender(target: string, requestBytes: Buffer, decodeResponse: (b: Buffer) => Record<string, any>) {
@@ -151,17 +154,11 @@ export function grpcSender(target: string, requestBytes: Buffer, decodeResponse:
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
-  const path = '/envoy.service.auth.v3.Authorization/Check';
   const one = () =>
     new Promise<number>((resolve, reject) => {
-      client.makeUnaryRequest(path, identity, identity, requestBytes, { deadline: Date.now() + 60_000 }, (err, value) => {
+      client.makeUnaryRequest(CHECK_PATH, identity, identity, requestBytes, { deadline: Date.now() + CHECK_TIMEOUT_MS }, (err, value) => {
         if (err || !value) return reject(err ?? new Error('empty response'));
-        // Status code 0 → allowed; else the denied_response HTTP status (Envoy's default 403).
-        const r = decodeResponse(value);
-        const code = r.status?.code ?? 0;
-        if (code === 0) return resolve(200);
-        const http = r.denied_response?.status?.code;
-        resolve(typeof http === 'number' ? http : http === 'Forbidden' || http === undefined ? 403 : Number.isFinite(Number(http)) ? Number(http) : 403);
+        resolve(checkStatus(decodeResponse(value)));
       });
     });
   return {
@@ -194,8 +191,6 @@ function checkStatus(r: Record<string, any>): number {
   return typeof http === 'number' ? http : http === 'Forbidden' || http === undefined ? 403 : Number.isFinite(Number(http)) ? Number(http) : 403;
 }
 
-/** Longest wait for one Check answer over h2GrpcSender. */
-const CHECK_TIMEOUT_MS = 60_000;
 
 /**
  * Check over gRPC with pre-framed request bytes on one node:http2 session: the same calls on the
@@ -215,7 +210,7 @@ export function h2GrpcSender(target: string, requestBytes: Buffer, decodeRespons
   session.on('error', () => undefined); // surfaces as failed calls
   const headers = {
     ':method': 'POST',
-    ':path': '/envoy.service.auth.v3.Authorization/Check',
+    ':path': CHECK_PATH,
     'content-type': 'application/grpc',
     te: 'trailers',
     'grpc-timeout': `${CHECK_TIMEOUT_MS}m`,
